@@ -1,0 +1,48 @@
+# paperlock pipeline: data + spec -> results.json -> manuscript. `make help` lists the targets.
+STUDY ?= .
+PY    := .venv/bin/python
+CLI   := $(PY) -m paperlock.cli
+BUILD := $(STUDY)/build
+ENV   := .venv/.installed
+# results.json depends on the data, the spec and the analysis code only (not on templates)
+RESULTS_DEPS := $(STUDY)/study.yaml $(wildcard $(STUDY)/data/*.csv $(STUDY)/data/dictionary.yaml) \
+                $(shell find analysis paperlock -name '*.py' -not -path '*/audit/*' 2>/dev/null)
+
+.DEFAULT_GOAL := help
+.PHONY: help env report results test lint bench audit-paper cohort clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(ENV): pyproject.toml
+	@tools/setup_env.sh
+
+env: $(ENV) ## create .venv (and Debian packages when root) if missing
+
+results: $(BUILD)/results.json ## compute every statistic into build/results.json (only when inputs changed)
+
+$(BUILD)/results.json: $(ENV) $(RESULTS_DEPS)
+	@$(CLI) results --study $(STUDY)
+
+report: $(BUILD)/results.json ## build the manuscript (HTML, PDF) from the shipped data
+	@$(CLI) report --study $(STUDY)
+
+test: ## ruff + pytest (sets up the environment, R included, if missing)
+	@tools/setup_env.sh --with-r
+	@.venv/bin/ruff check .
+	@.venv/bin/pytest
+
+lint: $(ENV) ## ruff only
+	@.venv/bin/ruff check .
+
+bench: $(ENV) ## time each stage, cold and warm, as ratios to a bare python start
+	@$(PY) tools/bench.py --study $(STUDY)
+
+audit-paper: $(ENV) ## audit the published record for internal consistency
+	@$(CLI) audit-paper
+
+cohort: $(ENV) ## regenerate the synthetic cohort from the published record
+	@$(PY) -m paperlock.cohort
+
+clean: ## remove build outputs (keeps .venv)
+	rm -rf $(BUILD)

@@ -1,0 +1,63 @@
+"""Derive the study's analysis variables from raw columns, as the spec declares them.
+
+Categorical variables become level codes (the codes used in result keys); continuous ones stay numeric.
+A raw value that matches no declared level is an error naming the file, row and column.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from paperlock.errors import PaperlockError
+from paperlock.spec import Spec, Variable
+
+
+def derive_variable(name: str, var: Variable, raw: pd.DataFrame, source: Path) -> pd.Series:
+    if var.column not in raw.columns:
+        raise PaperlockError(f"{source}: column {var.column!r} (variable {name!r}) is missing")
+    col = raw[var.column]
+    if var.type == "continuous" or var.cut is not None:
+        numeric = pd.to_numeric(col, errors="coerce")
+        bad = numeric.isna() & col.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise PaperlockError(
+                f"{source}: row {row + 2}, column {var.column!r}: value {col.iloc[row]!r} is not a number"
+            )
+        if var.cut is None:
+            return numeric.astype(float).rename(name)
+        low, high = var.cut.levels
+        codes = np.where(numeric.to_numpy() <= var.cut.at, low.code, high.code).astype(object)
+        codes[numeric.isna().to_numpy()] = None
+        return pd.Series(codes, index=raw.index, name=name)
+    lookup = {_norm(v): lvl.code for lvl in var.levels for v in (lvl.values or [lvl.code])}
+    codes = []
+    for i, v in enumerate(col.tolist()):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            codes.append(None)
+            continue
+        code = lookup.get(_norm(v))
+        if code is None:
+            allowed = ", ".join(sorted({str(x) for lvl in var.levels for x in (lvl.values or [lvl.code])}))
+            raise PaperlockError(
+                f"{source}: row {i + 2}, column {var.column!r}: value {v!r} is not a level of {name!r} "
+                f"(allowed: {allowed})"
+            )
+        codes.append(code)
+    return pd.Series(codes, index=raw.index, name=name, dtype=object)
+
+
+def _norm(v: object) -> str:
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def derive_all(spec: Spec, raw: pd.DataFrame, source: Path) -> pd.DataFrame:
+    """A frame with one column per spec variable (level codes or numbers), in spec order."""
+    return pd.concat([derive_variable(n, v, raw, source) for n, v in spec.variables.items()], axis=1)

@@ -1,0 +1,34 @@
+"""`paperlock report`: render the manuscript (HTML, PDF) from results.json; never recomputes statistics."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--study", default=".", help="study folder holding study.yaml (default: .)")
+    parser.add_argument("--results", default=None, help="results file (default: <study>/build/results.json)")
+    parser.add_argument("--out", default=None, help="output folder (default: <study>/build)")
+    parser.add_argument("--formats", default="html,pdf", help="comma-separated: html,pdf (default: html,pdf)")
+
+
+def run(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    from paperlock.results import load_results
+    from paperlock.spec import load_spec
+    from report.render import Timings, render_all
+
+    loaded = load_spec(args.study)
+    out_dir = Path(args.out) if args.out else loaded.root / "build"
+    results = load_results(Path(args.results) if args.results else out_dir / "results.json")
+    timings = Timings()
+    timings.record("load", start)
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    outputs = render_all(loaded, results, out_dir, formats, timings)
+    for stage, seconds in timings.stages.items():
+        print(f"report: {stage:<12} {seconds:6.2f} s")
+    for fmt_name, path in outputs.items():
+        print(f"report: {fmt_name:<4} -> {path}")
+    return 0

@@ -1,0 +1,68 @@
+"""Inline numbers for prose: look a key up in results.json and format it with the table formatters.
+
+Templates call these as globals (`{{ km_median('km.pfs.arm.tki') }}`); they never compute statistics. A key the
+results do not hold is an error that names the key and the template, so a number cannot silently vanish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from paperlock.errors import PaperlockError
+from paperlock.results import Results, Statistic
+from paperlock.spec import Display
+from report import formatting as fmt
+
+
+@dataclass(frozen=True)
+class Inline:
+    results: Results
+    display: Display
+
+    def stat(self, key: str) -> Statistic:
+        try:
+            return self.results.statistics[key]
+        except KeyError:
+            raise PaperlockError(f"the manuscript asks for {key!r}, which results.json does not hold") from None
+
+    def value(self, key: str) -> float | int | None:
+        return self.stat(key).value
+
+    def n(self, key: str) -> str:
+        return fmt.integer(self.value(key))
+
+    def pct(self, key: str) -> str:
+        return fmt.pct(self.value(key), self.display.pct_digits)
+
+    def n_pct(self, prefix: str) -> str:
+        """'59 (84.3%)' from `<prefix>.n` and `<prefix>.pct`."""
+        return f"{self.n(prefix + '.n')} ({self.pct(prefix + '.pct')}%)"
+
+    def p(self, key: str) -> str:
+        return fmt.p_clause(self.value(key), self.display.p_digits)
+
+    def months(self, key: str) -> str:
+        s = self.stat(key)
+        return fmt.months(s.value, self.display.months_digits, s.status)
+
+    def km_median(self, prefix: str) -> str:
+        """'5.27 months (95% CI 4.09–6.44)' or 'not reached' from `<prefix>.median|ci_lower|ci_upper`."""
+        med = self.stat(prefix + ".median")
+        if med.status == "not_reached":
+            return "not reached"
+        d = self.display.months_digits
+        lo, hi = self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper")
+        return f"{fmt.months(med.value, d)} months ({self.display.ci_label} {fmt.interval(lo, hi, d)})"
+
+    def hr(self, prefix: str) -> str:
+        """'HR 0.48 (95% CI 0.26–0.88), p = 0.017' from a Cox prefix."""
+        s = self.stat(prefix + ".hr")
+        if s.status == "not_estimable":
+            return "HR not estimable"
+        d = self.display.hr_digits
+        ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
+        return f"HR {fmt.num(s.value, d)} ({self.display.ci_label} {ci}), {self.p(prefix + '.p')}"
+
+    def globals(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in
+                ("stat", "value", "n", "pct", "n_pct", "p", "months", "km_median", "hr")}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Create the project's environment: Debian packages (as root; otherwise print what to install) and .venv.
+# Usage: tools/setup_env.sh [--with-r]   (--with-r adds R + survival, used by the reference tests)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=()
+have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+# WeasyPrint needs Pango; the manuscript sets its fonts explicitly (Liberation, DejaVu as fallback).
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation2 fonts-dejavu-core poppler-utils; do
+  have_deb "$pkg" || debs+=("$pkg")
+done
+if [ "${1:-}" = "--with-r" ]; then
+  for pkg in r-base-core r-cran-survival; do have_deb "$pkg" || debs+=("$pkg"); done
+fi
+if [ ${#debs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${debs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
+  else
+    echo "setup: please install these Debian packages (as root): apt-get install -y ${debs[*]}" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  python3 -m venv .venv
+fi
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
+  echo "setup: installing Python dependencies from pyproject.toml"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  touch .venv/.installed
+fi
