@@ -73,11 +73,13 @@ def _categorical_row(spec: Spec, row: BaselineRow, frame: pd.DataFrame, by: str,
     _add_categorical_test(spec, row, observed, rb)
 
 
-def _add_categorical_test(spec: Spec, row: BaselineRow, observed: np.ndarray, rb: ResultsBuilder) -> None:
+def _add_categorical_test(spec: Spec, row: BaselineRow, observed: np.ndarray, rb: ResultsBuilder,
+                          key: str | None = None) -> None:
+    """Test an r × c table of counts as the row asks; records the p under `key` with the choice and small cells."""
     if row.test == "none":
         return
     observed = observed[observed.sum(axis=1) > 0][:, observed.sum(axis=0) > 0]
-    key = f"baseline.{row.variable}.p"
+    key = key or f"baseline.{row.variable}.p"
     if observed.shape[0] < 2 or observed.shape[1] < 2:
         m = rb.method("test.not_applicable", "no test: fewer than two non-empty levels or groups")
         rb.add(key, None, "p", m, status="not_applicable", note="fewer than two non-empty levels or groups")

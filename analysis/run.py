@@ -7,7 +7,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.baseline import add_baseline_table, add_group_sizes
+from analysis.cox_models import add_cox_models
+from analysis.flow import add_flow
 from analysis.load import read_cohort
+from analysis.outcomes import add_graded_event_table, add_outcome_table
 from analysis.survival import add_survival
 from analysis.variables import derive_all
 from paperlock.provenance import git_commit, package_versions, sha256_file
@@ -47,11 +50,17 @@ def compute(loaded: LoadedSpec) -> Results:
         add_baseline_table(spec, table, frame, rb)
     for analysis in spec.survival:
         add_survival(spec, analysis, frame, raw, rb)
+    for models in spec.cox:
+        add_cox_models(spec, models, frame, raw, rb)
+    for table in spec.outcome_tables:
+        add_outcome_table(spec, table, frame, rb)
+    for table in spec.graded_event_tables:
+        add_graded_event_table(spec, table, frame, raw, rb)
+    add_flow(loaded, raw, rb)
     inputs = {spec.data.cohort: sha256_file(cohort_path)}
-    if spec.data.dictionary:
-        dict_path = loaded.resolve(spec.data.dictionary)
-        if dict_path.is_file():
-            inputs[spec.data.dictionary] = sha256_file(dict_path)
+    for extra in (spec.data.dictionary, spec.flow.file if spec.flow else None):
+        if extra and loaded.resolve(extra).is_file():
+            inputs[extra] = sha256_file(loaded.resolve(extra))
     meta = Meta(study=spec.study.id, synthetic=spec.study.synthetic, spec_sha256=loaded.sha256,
                 inputs=inputs, git_commit=git_commit(ANALYSIS_ROOT), packages=package_versions())
     return rb.build(meta)

@@ -44,9 +44,9 @@ def add_survival(spec: Spec, analysis: SurvivalAnalysis, frame: pd.DataFrame, ra
         stratifier, groups, masks = "overall", ["all"], {"all": np.ones(len(raw), dtype=bool)}
         labels = {"all": "All patients"}
     else:
-        stratifier = analysis.by
+        stratifier = analysis.stratifier
         var = spec.variables[spec.groupings[analysis.by].variable]
-        groups = group_codes(spec, analysis.by)
+        groups = analysis.groups or group_codes(spec, analysis.by)
         masks = {g: (frame[spec.groupings[analysis.by].variable] == g).to_numpy() for g in groups}
         labels = {lvl.code: lvl.label for lvl in var.level_list}
     prefix = f"km.{analysis.endpoint}.{stratifier}"

@@ -19,14 +19,10 @@ def derive_variable(name: str, var: Variable, raw: pd.DataFrame, source: Path) -
     if var.column not in raw.columns:
         raise PaperlockError(f"{source}: column {var.column!r} (variable {name!r}) is missing")
     col = raw[var.column]
+    if var.change is not None:
+        return _derive_change(name, var, raw, source)
     if var.type == "continuous" or var.cut is not None:
-        numeric = pd.to_numeric(col, errors="coerce")
-        bad = numeric.isna() & col.notna()
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise PaperlockError(
-                f"{source}: row {row + 2}, column {var.column!r}: value {col.iloc[row]!r} is not a number"
-            )
+        numeric = _numeric(raw, var.column, source)
         if var.cut is None:
             return numeric.astype(float).rename(name)
         low, high = var.cut.levels
@@ -48,6 +44,28 @@ def derive_variable(name: str, var: Variable, raw: pd.DataFrame, source: Path) -
             )
         codes.append(code)
     return pd.Series(codes, index=raw.index, name=name, dtype=object)
+
+
+def _numeric(raw: pd.DataFrame, column: str, source: Path) -> pd.Series:
+    if column not in raw.columns:
+        raise PaperlockError(f"{source}: column {column!r} is missing")
+    col = raw[column]
+    numeric = pd.to_numeric(col, errors="coerce")
+    bad = numeric.isna() & col.notna()
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise PaperlockError(f"{source}: row {row + 2}, column {column!r}: value {col.iloc[row]!r} is not a number")
+    return numeric
+
+
+def _derive_change(name: str, var: Variable, raw: pd.DataFrame, source: Path) -> pd.Series:
+    assert var.change is not None
+    before = _numeric(raw, var.column, source).to_numpy()
+    after = _numeric(raw, var.change.followup, source).to_numpy()
+    up, down = var.change.levels
+    codes = np.where(after > before, up.code, down.code).astype(object)
+    codes[np.isnan(before) | np.isnan(after)] = None
+    return pd.Series(codes, index=raw.index, name=name)
 
 
 def _norm(v: object) -> str:

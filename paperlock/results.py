@@ -157,6 +157,7 @@ def load_results(path: Path) -> Results:
         raise PaperlockError(f"{path}: not valid JSON ({exc})") from None
     if doc.get("schema_version") != SCHEMA_VERSION:
         raise PaperlockError(
-            f"{path}: schema_version {doc.get('schema_version')!r}, expected {SCHEMA_VERSION}; re-run `paperlock results`"
+            f"{path}: schema_version {doc.get('schema_version')!r}, expected {SCHEMA_VERSION}; "
+            "re-run `paperlock results`"
         )
     return Results.model_validate(doc)

@@ -37,8 +37,16 @@ class Cut(_Strict):
     levels: tuple[Level, Level]
 
 
+class Change(_Strict):
+    """Categorise the change from `column` (baseline) to `followup`: the first level when the follow-up value is
+    higher, the second otherwise (no change counts as not higher)."""
+
+    followup: str
+    levels: tuple[Level, Level]
+
+
 class Variable(_Strict):
-    """An analysis variable derived from one raw column."""
+    """An analysis variable derived from one raw column (or, with `change`, from two)."""
 
     column: str
     label: str
@@ -46,16 +54,21 @@ class Variable(_Strict):
     unit: str | None = None
     levels: list[Level] = Field(default_factory=list)
     cut: Cut | None = None
+    change: Change | None = None
 
     @model_validator(mode="after")
     def _levels_for_categorical(self) -> Variable:
-        if self.type == "categorical" and not (self.levels or self.cut):
-            raise ValueError("a categorical variable needs `levels` or a `cut`")
+        if self.type == "categorical" and not (self.levels or self.cut or self.change):
+            raise ValueError("a categorical variable needs `levels`, a `cut` or a `change`")
         return self
 
     @property
     def level_list(self) -> list[Level]:
-        return list(self.cut.levels) if self.cut else list(self.levels)
+        if self.cut:
+            return list(self.cut.levels)
+        if self.change:
+            return list(self.change.levels)
+        return list(self.levels)
 
 
 class Grouping(_Strict):
@@ -118,7 +131,140 @@ class BaselineTable(_Strict):
 class SurvivalAnalysis(_Strict):
     endpoint: str
     by: str | None = Field(default=None, description="grouping name; None for the whole cohort")
+    name: str | None = Field(default=None, description="stratifier key segment (default: the grouping name)")
+    groups: list[str] | None = Field(default=None, description="compare only these groups (default: all)")
     at_risk_times_months: list[float] = Field(default_factory=list)
+
+    @property
+    def stratifier(self) -> str:
+        return self.name or self.by or "overall"
+
+
+class CoxCovariate(_Strict):
+    """A binary covariate: 1 where `variable` equals `level`, 0 for its other levels (missing rows are dropped)."""
+
+    key: str
+    variable: str
+    level: str
+    label: str
+
+
+class CoxModels(_Strict):
+    """Univariable fits of every covariate, then one multivariable fit per endpoint of those with p < entry_p."""
+
+    id: str
+    title: str
+    population: str = Field(description="key segment naming the population, e.g. 'all'")
+    subset: dict[str, str] | None = Field(default=None, description="{variable: level} restricting the rows")
+    endpoints: list[str]
+    entry_p: float
+    covariates: list[CoxCovariate]
+
+
+class BinaryOutcomeTable(_Strict):
+    """Counts of categories (and unions of them) by group, each tested as yes/no against the groups.
+
+    Used for tumour response (CR, PR, ..., ORR = CR + PR) and, with `grades`, adverse events."""
+
+    id: str
+    title: str
+    key_prefix: str
+    by: str
+    variable: str | None = Field(default=None, description="one categorical variable whose levels are the rows")
+    composites: dict[str, list[str]] = Field(default_factory=dict)
+    composite_labels: dict[str, str] = Field(default_factory=dict)
+    test: Literal["pearson", "yates", "fisher", "auto", "none"] = "auto"
+    tested: list[str] | None = Field(default=None, description="rows to test; None tests every row")
+    exact_ci: bool = False
+
+
+class GradedEvent(_Strict):
+    """One row: an event with its worst-grade column, or a union (`any_of`) of other rows' events.
+
+    `graded: false` marks a yes/no consequence (dose reduction, discontinuation) counted alike in every grade
+    column, as journals print it."""
+
+    code: str
+    label: str
+    column: str | None = None
+    any_of: list[str] = Field(default_factory=list)
+    graded: bool = True
+    indent: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> GradedEvent:
+        if bool(self.column) == bool(self.any_of):
+            raise ValueError(f"event {self.code!r}: give exactly one of `column` and `any_of`")
+        return self
+
+
+class GradedEventTable(_Strict):
+    """Adverse events by worst grade: each event counted at 'any grade' and at or above each threshold."""
+
+    id: str
+    title: str
+    key_prefix: str
+    by: str
+    grades: dict[str, int] = Field(description="{key segment: minimum grade}, e.g. {any: 1, g3plus: 3}")
+    grade_labels: dict[str, str]
+    events: list[GradedEvent]
+    test: Literal["pearson", "yates", "fisher", "auto", "none"] = "auto"
+    tested: list[str] | None = None
+
+
+class FlowFacts(_Strict):
+    """Screening/flow counts from a file with one row per screened patient and a status column."""
+
+    file: str
+    status_column: str
+    reason_column: str
+    enrolled_status: str
+    excluded_status: str
+    screened_label: str
+    reasons: dict[str, str] = Field(description="{reason code in the file: printed label}")
+    stop_column: str | None = Field(default=None, description="cohort column: why the prior treatment stopped")
+    stop_reasons: dict[str, str] = Field(default_factory=dict)
+    stop_segment: str = Field(default="prior_stop", description="key segment: flow.<segment>.<reason>")
+
+
+class SurvivalTableRows(_Strict):
+    stratifier: str
+    groups: list[str] | None = None
+
+
+class SurvivalTable(_Strict):
+    """Median survival (95% CI) per group: one column per endpoint, rows from Kaplan–Meier analyses."""
+
+    id: str
+    title: str
+    endpoints: list[str]
+    rows: list[SurvivalTableRows]
+
+
+class CoxTable(_Strict):
+    """Univariable and multivariable Cox results side by side, one column group per endpoint × model."""
+
+    id: str
+    models: str = Field(description="id of a `cox` entry")
+    title: str
+
+
+class Figure(_Strict):
+    id: str
+    kind: Literal["flow", "km_grid", "waterfall", "forest"]
+    title: str
+    panels: list[str] = Field(default_factory=list, description="km_grid: curve ids 'km.<endpoint>.<stratifier>'")
+    panel_titles: list[str] = Field(default_factory=list)
+    models: str | None = Field(default=None, description="forest: id of a `cox` entry")
+    endpoint: str | None = None
+    listing: str | None = Field(default=None, description="waterfall: listing name in results")
+
+
+class Manuscript(_Strict):
+    """Order of tables and figures; numbers and cross-references are generated from it."""
+
+    tables: list[str]
+    figures: list[str] = Field(default_factory=list)
 
 
 class Study(_Strict):
@@ -145,6 +291,14 @@ class Spec(_Strict):
     endpoints: dict[str, Endpoint]
     baseline_tables: list[BaselineTable] = Field(default_factory=list)
     survival: list[SurvivalAnalysis] = Field(default_factory=list)
+    cox: list[CoxModels] = Field(default_factory=list)
+    outcome_tables: list[BinaryOutcomeTable] = Field(default_factory=list)
+    graded_event_tables: list[GradedEventTable] = Field(default_factory=list)
+    flow: FlowFacts | None = None
+    survival_tables: list[SurvivalTable] = Field(default_factory=list)
+    cox_tables: list[CoxTable] = Field(default_factory=list)
+    figures: list[Figure] = Field(default_factory=list)
+    manuscript: Manuscript | None = None
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Spec:
@@ -164,7 +318,27 @@ class Spec(_Strict):
                 raise ValueError(f"survival: unknown endpoint {s.endpoint!r}")
             if s.by is not None and s.by not in self.groupings:
                 raise ValueError(f"survival: unknown grouping {s.by!r}")
+        for c in self.cox:
+            for cov in c.covariates:
+                self._check_level(f"cox {c.id!r} covariate {cov.key!r}", cov.variable, cov.level)
+            for var, level in (c.subset or {}).items():
+                self._check_level(f"cox {c.id!r} subset", var, level)
+            for ep in c.endpoints:
+                if ep not in self.endpoints:
+                    raise ValueError(f"cox {c.id!r}: unknown endpoint {ep!r}")
+        for t in self.outcome_tables:
+            if t.variable:
+                codes = {lvl.code for lvl in self.variables[t.variable].level_list}
+                for name, members in t.composites.items():
+                    if set(members) - codes:
+                        raise ValueError(f"table {t.id!r}: composite {name!r} names unknown levels")
         return self
+
+    def _check_level(self, where: str, variable: str, level: str) -> None:
+        if variable not in self.variables:
+            raise ValueError(f"{where}: unknown variable {variable!r}")
+        if level not in {lvl.code for lvl in self.variables[variable].level_list}:
+            raise ValueError(f"{where}: {variable!r} has no level {level!r}")
 
 
 class LoadedSpec(BaseModel):

@@ -19,7 +19,10 @@ from paperlock.spec import LoadedSpec
 from report import formatting
 from report.inline import Inline
 from report.tables.baseline import baseline_table_spec
+from report.tables.cox import cox_table_spec
+from report.tables.outcomes import graded_table_spec, outcome_table_spec
 from report.tables.style import TableSpec, render_table_html
+from report.tables.survival import survival_table_spec
 
 ENGINE_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -41,16 +44,50 @@ def template_environment(loaded: LoadedSpec) -> Environment:
     return env
 
 
-def build_tables(loaded: LoadedSpec, results: Results) -> list[TableSpec]:
+def table_order(loaded: LoadedSpec) -> list[str]:
     spec = loaded.spec
-    return [baseline_table_spec(spec, t, results, number=i + 1) for i, t in enumerate(spec.baseline_tables)]
+    if spec.manuscript:
+        return list(spec.manuscript.tables)
+    return [t.id for group in (spec.baseline_tables, spec.survival_tables, spec.outcome_tables,
+                               spec.cox_tables, spec.graded_event_tables) for t in group]
+
+
+def build_tables(loaded: LoadedSpec, results: Results) -> list[TableSpec]:
+    """Every table in manuscript order, numbered by its position."""
+    spec = loaded.spec
+    builders = {t.id: (baseline_table_spec, t) for t in spec.baseline_tables}
+    builders |= {t.id: (survival_table_spec, t) for t in spec.survival_tables}
+    builders |= {t.id: (outcome_table_spec, t) for t in spec.outcome_tables}
+    builders |= {t.id: (cox_table_spec, t) for t in spec.cox_tables}
+    builders |= {t.id: (graded_table_spec, t) for t in spec.graded_event_tables}
+    out = []
+    for number, table_id in enumerate(table_order(loaded), start=1):
+        build, table = builders[table_id]
+        out.append(build(spec, table, results, number))
+    return out
+
+
+def cross_references(loaded: LoadedSpec) -> dict[str, str]:
+    """{'table2': 'Table 2', 'figure3': 'Figure 3', ...} generated from the manuscript order."""
+    refs = {t: f"Table {i}" for i, t in enumerate(table_order(loaded), start=1)}
+    figures = loaded.spec.manuscript.figures if loaded.spec.manuscript else [f.id for f in loaded.spec.figures]
+    refs |= {f: f"Figure {i}" for i, f in enumerate(figures, start=1)}
+    return refs
 
 
 def render_html(loaded: LoadedSpec, results: Results) -> str:
     env = template_environment(loaded)
     inline = Inline(results, loaded.spec.display)
     tables = build_tables(loaded, results)
+    refs = cross_references(loaded)
+
+    def ref(target: str, panel: str = "") -> str:
+        if target not in refs:
+            raise KeyError(f"the manuscript refers to {target!r}, which the study spec does not declare")
+        return refs[target] + panel
+
     context = {
+        "ref": ref,
         "spec": loaded.spec,
         "meta": results.meta,
         "tables": {t.id: {"caption": t.caption, "number": t.number, "html": Markup(render_table_html(t))}

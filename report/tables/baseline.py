@@ -69,6 +69,6 @@ def baseline_table_spec(spec: Spec, table: BaselineTable, results: Results, numb
     col_labels["p"] = "p"
     return TableSpec(
         id=table.id, number=number, title=table.title, frame=frame, stub="label", column_labels=col_labels,
-        spanners=[(grouping.label, [c for c in frame.columns if c not in ("label", "p", ALL)])],
+        spanners=[(grouping.label, [c for c in frame.columns if c not in ("label", "p", ALL)], 0)],
         indented_rows=indented, footnotes=[test_footnote(results, methods)],
     )

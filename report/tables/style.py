@@ -24,7 +24,9 @@ class TableSpec:
     frame: pd.DataFrame
     stub: str
     column_labels: dict[str, str]
-    spanners: list[tuple[str, list[str]]] = field(default_factory=list)
+    # (label, columns, level): level 0 sits just above the column labels, 1 above that
+    spanners: list[tuple[str, list[str], int]] = field(default_factory=list)
+    row_groups: str | None = None  # column of the frame holding a row-group label
     indented_rows: list[int] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
 
@@ -42,17 +44,17 @@ def test_footnote(results: Results, methods: set[str]) -> str:
 def render_table_html(t: TableSpec) -> str:
     from great_tables import GT, loc, style
 
-    gt = GT(t.frame, id=t.id.replace(".", "-")).tab_stub(rowname_col=t.stub)
+    gt = GT(t.frame, id=t.id.replace(".", "-")).tab_stub(rowname_col=t.stub, groupname_col=t.row_groups)
     gt = gt.cols_label(**{c: lab for c, lab in t.column_labels.items() if c in t.frame.columns})
-    for label, cols in t.spanners:
+    for i, (label, cols, level) in enumerate(sorted(t.spanners, key=lambda s: s[2])):
         if cols:
-            gt = gt.tab_spanner(label=label, columns=cols)
+            gt = gt.tab_spanner(label=label, columns=cols, level=level, id=f"sp{i}")
     if t.indented_rows:
         gt = gt.tab_stub_indent(rows=t.indented_rows, indent=2)
     for note in t.footnotes:
         if note:
             gt = gt.tab_source_note(note)
-    value_cols = [c for c in t.frame.columns if c != t.stub]
+    value_cols = [c for c in t.frame.columns if c not in (t.stub, t.row_groups)]
     gt = (
         gt.cols_align("center", columns=value_cols)
         .tab_style(style.text(weight="normal"), loc.stub())

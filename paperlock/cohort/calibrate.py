@@ -1,0 +1,500 @@
+"""Search for survival times, events and covariate assignments that reproduce the record's KM and Cox numbers.
+
+The state is per patient: PFS and OS days (integers, PFS <= OS), one shared event flag (the same patients
+progress and die: the record's 51 progressions and 51 deaths), and the binary Cox covariates. The cost is a
+weighted sum of squared tolerance-scaled errors over the targeted record numbers (inside its tolerance a
+term is damped, so the search still centres the value). Simulated annealing runs in three phases with a fixed
+number of iterations (deterministic for a seed):
+
+1. `km`: times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the arm/AFP Cox rows;
+2. `cox_uni`: covariate swaps (times fixed) against every univariable Cox row;
+3. `joint`: everything, multivariable models included, never letting a met KM number fail again.
+
+Only the parts a move touches are recomputed (curves holding the patient, Cox fits of one column).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from paperlock.cohort.design import ARMS, Design
+from paperlock.cohort.fast_survival import Z95, cox_multi, cox_uni, km_median_spss
+from paperlock.cohort.progress import Progress
+from paperlock.cohort.targets import Record
+
+ENDPOINTS = ("pfs", "os")
+POPULATIONS = ("all", "tki_ici")
+KM_STATS = ("median", "ci_lower", "ci_upper")
+EXACT_TOL = 0.004  # months: well inside the half unit of a 2-decimal printed value
+MAX_DAYS = 2000
+
+
+@dataclass
+class KMTarget:
+    endpoint: str
+    stratifier: str
+    group: str
+    stat: str
+    value: float
+    tol: float
+
+
+@dataclass
+class CoxTarget:
+    population: str
+    endpoint: str
+    model: str
+    covariate: str
+    stat: str
+    value: float
+    tol_abs: float
+
+
+def km_targets(record: Record, settings: dict[str, Any]) -> list[KMTarget]:
+    tiers = settings["tiers"]
+    out = []
+    for key in record.keys_with_prefix("km."):
+        parts = key.split(".")
+        if len(parts) != 5 or parts[4] not in KM_STATS:
+            continue
+        _, ep, strat, group, stat = parts
+        value = record.value(key)
+        tol = EXACT_TOL
+        if stat != "median" and not km_interval_symmetric(record, f"km.{ep}.{strat}.{group}"):
+            tol = float(tiers["km_ci_asymmetric"]["abs"])
+        out.append(KMTarget(ep, strat, group, stat, value, tol))
+    return out
+
+
+def km_interval_symmetric(record: Record, base: str) -> bool:
+    """True when the printed median is the midpoint of its printed CI to rounding (SPSS prints median ± z·SE)."""
+    vals = {}
+    for e in record.all_entries:
+        if e.key.startswith(base + ".") and e.key.rsplit(".", 1)[1] in KM_STATS:
+            vals.setdefault(e.key.rsplit(".", 1)[1], e)
+    if len(vals) < 3:
+        return False
+    half = sum(0.5 * 10.0 ** -vals[s].decimals for s in ("ci_lower", "ci_upper")) / 2 + \
+        0.5 * 10.0 ** -vals["median"].decimals
+    return abs((vals["ci_lower"].value + vals["ci_upper"].value) / 2 - vals["median"].value) <= half + 1e-9
+
+
+def cox_targets(record: Record, settings: dict[str, Any], cov_names: list[str]) -> list[CoxTarget]:
+    tiers = settings["tiers"]
+    out = []
+    for key in record.keys_with_prefix("cox."):
+        parts = key.split(".")
+        if len(parts) != 6 or parts[5] not in ("hr", "ci_lower", "ci_upper") or parts[4] not in cov_names:
+            continue
+        _, pop, ep, model, cov, stat = parts
+        value = record.value(key)
+        if stat == "hr":
+            tol = float(tiers[f"cox_{model}_hr"]["abs"])
+        else:
+            tol = float(tiers[f"cox_{model}_ci"]["rel"]) * value
+        out.append(CoxTarget(pop, ep, model, cov, stat, value, tol))
+    return out
+
+
+def multivariable_sets(record: Record, settings: dict[str, Any], cov_names: list[str]) -> dict:
+    """(population, endpoint) -> covariates whose univariable p in the record is below the threshold."""
+    thr = float(settings["multivariable_p_threshold"])
+    out = {}
+    for pop in POPULATIONS:
+        for ep in ENDPOINTS:
+            covs = [c for c in cov_names
+                    if (p := record.get(f"cox.{pop}.{ep}.uni.{c}.p")) is not None and p < thr]
+            if covs and any(record.has(f"cox.{pop}.{ep}.multi.{c}.hr") for c in covs):
+                out[(pop, ep)] = covs
+    return out
+
+
+def term(err: np.ndarray | float, tol: np.ndarray | float) -> np.ndarray | float:
+    """Tolerance-scaled error r: 0.05·r² inside the tolerance, 1 + r beyond it (a miss costs at least 1)."""
+    r = np.abs(err) / tol
+    return np.where(r > 1.0, 1.0 + r, 0.05 * r * r)
+
+
+@dataclass
+class State:
+    pfs: np.ndarray
+    os: np.ndarray
+    event: np.ndarray
+    X: np.ndarray
+
+    def copy(self) -> State:
+        return State(self.pfs.copy(), self.os.copy(), self.event.copy(), self.X.copy())
+
+    def time(self, ep: str) -> np.ndarray:
+        return self.pfs if ep == "pfs" else self.os
+
+
+@dataclass
+class Calibrator:
+    design: Design
+    record: Record
+    settings: dict[str, Any]
+    km: list[KMTarget] = field(default_factory=list)
+    cox: list[CoxTarget] = field(default_factory=list)
+    multi_sets: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        d = self.design
+        self.cov_names = [c.name for c in d.covariates]
+        self.col = {c: j for j, c in enumerate(self.cov_names)}
+        self.km = km_targets(self.record, self.settings)
+        self.cox = cox_targets(self.record, self.settings, self.cov_names)
+        self.multi_sets = multivariable_sets(self.record, self.settings, self.cov_names)
+        self.month = float(self.settings["month_days"])
+        w = self.settings["weights"]
+        self.w_km, self.w_uni, self.w_multi = float(w["km"]), float(w["cox_uni"]), float(w["cox_multi"])
+        self.afp_col = self.col.get("afp_gt400")
+        self.pop_mask = {"all": np.ones(d.n, dtype=bool), "tki_ici": d.is_ici}
+        # KM curves: (endpoint, stratifier, group) -> list of targets
+        self.curves: dict[tuple[str, str, str], list[KMTarget]] = {}
+        for t in self.km:
+            self.curves.setdefault((t.endpoint, t.stratifier, t.group), []).append(t)
+        # univariable target arrays per (population, endpoint): shape (3, n_cov), nan where no target
+        m = len(self.cov_names)
+        self.uni_t = {(p, e): np.full((3, m), np.nan) for p in POPULATIONS for e in ENDPOINTS}
+        self.uni_tol = {(p, e): np.ones((3, m)) for p in POPULATIONS for e in ENDPOINTS}
+        self.multi_t: dict = {}
+        for t in self.cox:
+            row = ("hr", "ci_lower", "ci_upper").index(t.stat)
+            if t.model == "uni":
+                self.uni_t[(t.population, t.endpoint)][row, self.col[t.covariate]] = t.value
+                self.uni_tol[(t.population, t.endpoint)][row, self.col[t.covariate]] = t.tol_abs
+            elif (t.population, t.endpoint) in self.multi_sets:
+                covs = self.multi_sets[(t.population, t.endpoint)]
+                if t.covariate in covs:
+                    arr = self.multi_t.setdefault((t.population, t.endpoint),
+                                                  (np.full((3, len(covs)), np.nan), np.ones((3, len(covs)))))
+                    arr[0][row, covs.index(t.covariate)] = t.value
+                    arr[1][row, covs.index(t.covariate)] = t.tol_abs
+
+    # ---- curve membership -------------------------------------------------------------------------
+    def curve_mask(self, s: State, strat: str, group: str) -> np.ndarray:
+        d = self.design
+        if strat == "overall":
+            return np.ones(d.n, dtype=bool)
+        if strat == "arm":
+            return d.arm == group
+        if strat == "regimen":
+            return d.regimen == group
+        if strat == "afp_baseline":
+            hi = s.X[:, self.afp_col] == 1
+            return hi if group == "gt400" else ~hi
+        raise ValueError(strat)
+
+    def curves_of(self, s: State, i: int, ep: str | None) -> list[tuple[str, str, str]]:
+        out = []
+        for key in self.curves:
+            if (ep is None or key[0] == ep) and self.curve_mask(s, key[1], key[2])[i]:
+                out.append(key)
+        return out
+
+    # ---- cost components ---------------------------------------------------------------------------
+    def km_cost(self, s: State, key: tuple[str, str, str]) -> tuple[float, int]:
+        ep, strat, group = key
+        mask = self.curve_mask(s, strat, group)
+        med = km_median_spss(s.time(ep)[mask].astype(float) / self.month, s.event[mask])
+        cost, fails = 0.0, 0
+        vals = {"median": med.median, "ci_lower": med.lower, "ci_upper": med.upper}
+        for t in self.curves[key]:
+            v = vals[t.stat]
+            if not np.isfinite(v):
+                cost += 200.0
+                fails += 1
+                continue
+            err = abs(v - t.value)
+            fails += err > t.tol
+            cost += float(term(err, t.tol))
+        if med.exactly_half:
+            cost += 50.0
+            fails += 1
+        return self.w_km * cost, fails
+
+    def uni_fit(self, s: State, pop: str, ep: str, cols: np.ndarray | None = None,
+                beta0: np.ndarray | None = None, steps: int = 12):
+        mask = self.pop_mask[pop]
+        X = s.X[mask] if cols is None else s.X[mask][:, cols]
+        return cox_uni(s.time(ep)[mask].astype(float), s.event[mask], X, beta0=beta0, steps=steps)
+
+    def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None) -> np.ndarray:
+        t = self.uni_t[(pop, ep)]
+        tol = self.uni_tol[(pop, ep)]
+        if cols is not None:
+            t, tol = t[:, cols], tol[:, cols]
+        se = np.where(np.isfinite(fit.se), fit.se, 50.0)
+        b = np.clip(fit.beta, -8, 8)
+        vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
+        c = np.where(np.isnan(t), 0.0, term(np.nan_to_num(vals - t), tol))
+        return self.w_uni * c.sum(axis=0)
+
+    def multi_cost(self, s: State, pop: str, ep: str, beta0: np.ndarray | None = None,
+                   steps: int = 12) -> tuple[float, np.ndarray]:
+        covs = self.multi_sets[(pop, ep)]
+        mask = self.pop_mask[pop]
+        cols = [self.col[c] for c in covs]
+        fit = cox_multi(s.time(ep)[mask].astype(float), s.event[mask], s.X[mask][:, cols], beta0=beta0,
+                        steps=steps)
+        if (pop, ep) not in self.multi_t:
+            return 0.0, fit.beta
+        t, tol = self.multi_t[(pop, ep)]
+        se = np.where(np.isfinite(fit.se), fit.se, 50.0)
+        b = np.clip(fit.beta, -8, 8)
+        vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
+        c = np.where(np.isnan(t), 0.0, term(np.nan_to_num(vals - t), tol))
+        return self.w_multi * float(c.sum()), fit.beta
+
+
+class Search:
+    """Cached cost components over a state, with apply/revert of one move at a time."""
+
+    def __init__(self, cal: Calibrator, state: State, use_multi: bool, uni_cols: list[int] | None) -> None:
+        self.cal, self.s = cal, state
+        self.use_multi = use_multi
+        self.uni_cols = uni_cols  # restrict univariable targets to these columns (phase 1)
+        self.km: dict = {}
+        self.km_fail: dict = {}
+        self.uni: dict = {}
+        self.uni_beta: dict = {}
+        self.multi: dict = {}
+        self.multi_beta: dict = {}
+        for key in cal.curves:
+            self.km[key], self.km_fail[key] = cal.km_cost(state, key)
+        for pop in POPULATIONS:
+            for ep in ENDPOINTS:
+                self._refit_uni(pop, ep, full=True)
+                if use_multi and (pop, ep) in cal.multi_sets:
+                    self.multi[(pop, ep)], self.multi_beta[(pop, ep)] = cal.multi_cost(state, pop, ep)
+
+    def _refit_uni(self, pop: str, ep: str, full: bool = False) -> None:
+        m = len(self.cal.cov_names)
+        if full:
+            self.uni[(pop, ep)] = np.zeros(m)
+            self.uni_beta[(pop, ep)] = np.zeros(m)
+        cols = np.arange(m) if self.uni_cols is None else np.array(self.uni_cols)
+        fit = self.cal.uni_fit(self.s, pop, ep, cols=cols, beta0=self.uni_beta[(pop, ep)][cols],
+                               steps=12 if full else 4)
+        self.uni[(pop, ep)][cols] = self.cal.uni_cost_from(fit, pop, ep, cols=cols)
+        self.uni_beta[(pop, ep)][cols] = fit.beta
+
+    def total(self) -> float:
+        t = sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
+        return t + sum(self.multi.values())
+
+    def km_failures(self) -> int:
+        return int(sum(self.km_fail.values()))
+
+    def snapshot(self, keys_km, uni_keys, multi_keys) -> tuple:
+        return ({k: (self.km[k], self.km_fail[k]) for k in keys_km},
+                {k: (self.uni[k].copy(), self.uni_beta[k].copy()) for k in uni_keys},
+                {k: (self.multi[k], self.multi_beta[k].copy()) for k in multi_keys if k in self.multi})
+
+    def restore(self, snap: tuple) -> None:
+        for k, (c, f) in snap[0].items():
+            self.km[k], self.km_fail[k] = c, f
+        for k, (c, b) in snap[1].items():
+            self.uni[k], self.uni_beta[k] = c, b
+        for k, (c, b) in snap[2].items():
+            self.multi[k], self.multi_beta[k] = c, b
+
+    def recompute(self, keys_km, uni_keys, multi_keys, cols: list[int] | None = None) -> None:
+        for k in keys_km:
+            self.km[k], self.km_fail[k] = self.cal.km_cost(self.s, k)
+        for pop, ep in uni_keys:
+            if cols is None:
+                self._refit_uni(pop, ep)
+            else:
+                cidx = np.array(cols)
+                beta0 = self.uni_beta[(pop, ep)][cidx]
+                fit = self.cal.uni_fit(self.s, pop, ep, cols=cidx, beta0=beta0, steps=5)
+                c = self.cal.uni_cost_from(fit, pop, ep, cols=cidx)
+                if self.uni_cols is not None:
+                    c = c * np.isin(cidx, self.uni_cols)
+                self.uni[(pop, ep)][cidx] = c
+                self.uni_beta[(pop, ep)][cidx] = fit.beta
+        if self.use_multi:
+            for k in multi_keys:
+                if k in self.multi:
+                    self.multi[k], self.multi_beta[k] = self.cal.multi_cost(
+                        self.s, k[0], k[1], beta0=self.multi_beta[k], steps=4)
+
+
+def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dict[str, float],
+           progress: Progress, t0: float, t1: float, protect_km: bool = False) -> None:
+    cal, s, d = search.cal, search.s, search.cal.design
+    names = list(moves)
+    probs = np.array([moves[k] for k in names], dtype=float)
+    probs /= probs.sum()
+    swap_cols = [j for j, c in enumerate(d.covariates) if c.kind == "swap"]
+    range_cols = [j for j, c in enumerate(d.covariates) if c.kind == "range"]
+    if search.uni_cols is not None:
+        swap_cols = [j for j in swap_cols if j in search.uni_cols]
+        range_cols = [j for j in range_cols if j in search.uni_cols]
+    current = search.total()
+    accepted = 0
+    for it in range(iterations):
+        temp = t0 * (t1 / t0) ** (it / max(1, iterations - 1))
+        kind = names[int(rng.choice(len(names), p=probs))]
+        undo = _propose(kind, s, d, rng, swap_cols, range_cols)
+        if undo is None:
+            continue
+        keys_km, uni_keys, multi_keys, cols = _affected(search, kind, undo)
+        snap = search.snapshot(keys_km, uni_keys, multi_keys)
+        fails_before = sum(search.km_fail[k] for k in keys_km)
+        search.recompute(keys_km, uni_keys, multi_keys, cols)
+        new = search.total()
+        delta = new - current
+        ok = delta <= 0 or rng.random() < math.exp(-delta / temp)
+        if ok and protect_km and sum(search.km_fail[k] for k in keys_km) > fails_before:
+            ok = False
+        if ok:
+            current = new
+            accepted += 1
+        else:
+            _undo(s, undo)
+            search.restore(snap)
+        if it % 200 == 0:
+            progress.update(iter=f"{it}/{iterations}", cost=current, km_fail=search.km_failures(),
+                            accepted=accepted)
+    progress.done(iter=iterations, cost=search.total(), km_fail=search.km_failures(), accepted=accepted)
+
+
+def _propose(kind: str, s: State, d: Design, rng: np.random.Generator, swap_cols, range_cols):
+    n = d.n
+    if kind in ("pfs", "os"):
+        i = int(rng.integers(n))
+        arr = s.pfs if kind == "pfs" else s.os
+        old = int(arr[i])
+        if rng.random() < 0.5:
+            new = old + int(rng.integers(-6, 7))
+        else:
+            new = int(round(old * math.exp(rng.normal(0, 0.35))))
+        new = min(max(new, 1), MAX_DAYS)
+        if new == old:
+            return None
+        if kind == "pfs" and new > s.os[i]:
+            return None
+        if kind == "os" and new < s.pfs[i]:
+            return None
+        arr[i] = new
+        return ("time", kind, i, old)
+    if kind == "event":
+        ev = np.flatnonzero(s.event == 1)
+        ce = np.flatnonzero(s.event == 0)
+        if not len(ev) or not len(ce):
+            return None
+        i, j = int(ev[rng.integers(len(ev))]), int(ce[rng.integers(len(ce))])
+        s.event[i], s.event[j] = 0, 1
+        return ("event", i, j)
+    if kind == "swap":
+        if not swap_cols:
+            return None
+        c = swap_cols[int(rng.integers(len(swap_cols)))]
+        a = ARMS[int(rng.integers(2))]
+        ones = np.flatnonzero((d.arm == a) & (s.X[:, c] == 1))
+        zeros = np.flatnonzero((d.arm == a) & (s.X[:, c] == 0))
+        if not len(ones) or not len(zeros):
+            return None
+        i, j = int(ones[rng.integers(len(ones))]), int(zeros[rng.integers(len(zeros))])
+        s.X[i, c], s.X[j, c] = 0, 1
+        return ("swap", c, i, j)
+    if kind == "flip":
+        if not range_cols:
+            return None
+        c = range_cols[int(rng.integers(len(range_cols)))]
+        cov = d.covariates[c]
+        i = int(rng.integers(n))
+        a = d.arm[i]
+        k = int(s.X[d.arm == a, c].sum()) + (1 if s.X[i, c] == 0 else -1)
+        tot = int(s.X[:, c].sum()) + (1 if s.X[i, c] == 0 else -1)
+        lo, hi = cov.bounds[a]
+        if not (lo <= k <= hi and cov.pooled[0] <= tot <= cov.pooled[1]):
+            return None
+        s.X[i, c] = 1 - s.X[i, c]
+        return ("flip", c, i)
+    raise ValueError(kind)
+
+
+def _undo(s: State, undo) -> None:
+    if undo[0] == "time":
+        (s.pfs if undo[1] == "pfs" else s.os)[undo[2]] = undo[3]
+    elif undo[0] == "event":
+        s.event[undo[1]], s.event[undo[2]] = 1, 0
+    elif undo[0] == "swap":
+        s.X[undo[2], undo[1]], s.X[undo[3], undo[1]] = 1, 0
+    elif undo[0] == "flip":
+        s.X[undo[2], undo[1]] = 1 - s.X[undo[2], undo[1]]
+
+
+def _affected(search: Search, kind: str, undo) -> tuple[list, list, list, list[int] | None]:
+    cal, s, d = search.cal, search.s, search.cal.design
+    if undo[0] == "time":
+        ep, i = undo[1], undo[2]
+        keys_km = cal.curves_of(s, i, ep)
+        pops = ["all", "tki_ici"] if d.is_ici[i] else ["all"]
+        return keys_km, [(p, ep) for p in pops], [(p, ep) for p in pops], None
+    if undo[0] == "event":
+        i, j = undo[1], undo[2]
+        keys_km = sorted(set(cal.curves_of(s, i, None)) | set(cal.curves_of(s, j, None)))
+        pops = ["all"] + (["tki_ici"] if d.is_ici[i] or d.is_ici[j] else [])
+        uk = [(p, e) for p in pops for e in ENDPOINTS]
+        return keys_km, uk, uk, None
+    c = undo[1]
+    idx = undo[2:]
+    pops = ["all"] + (["tki_ici"] if any(d.is_ici[k] for k in idx) else [])
+    uk = [(p, e) for p in pops for e in ENDPOINTS]
+    name = cal.cov_names[c]
+    mk = [k for k in uk if k in cal.multi_sets and name in cal.multi_sets[k]]
+    keys_km = []
+    if c == cal.afp_col:
+        keys_km = [k for k in cal.curves if k[1] == "afp_baseline"]
+    return keys_km, uk, mk, [c]
+
+
+def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> State:
+    """Exponential times around each regimen's target medians; the record's number of events."""
+    d = cal.design
+    n = d.n
+    n_events = int(cal.record.value("events.pfs.all.n"))
+    if cal.record.has("events.os.all.n") and int(cal.record.value("events.os.all.n")) != n_events:
+        raise ValueError("the shared-event construction needs equal numbers of progressions and deaths")
+    med = {}
+    for t in cal.km:
+        if t.stratifier == "regimen" and t.stat == "median":
+            med[(t.endpoint, t.group)] = t.value * cal.month
+    pfs = np.empty(n, dtype=np.int64)
+    os_ = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        mp = med.get(("pfs", d.regimen[i]), 150.0)
+        mo = max(med.get(("os", d.regimen[i]), 350.0), mp + 30)
+        p = rng.exponential(mp / math.log(2))
+        o = p + rng.exponential((mo - mp) / math.log(2))
+        pfs[i] = max(1, min(MAX_DAYS, int(round(p))))
+        os_[i] = max(pfs[i], min(MAX_DAYS, int(round(o))))
+    event = np.zeros(n, dtype=np.int64)
+    event[rng.permutation(n)[:n_events]] = 1
+    return State(pfs, os_, event, X)
+
+
+def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: dict[str, int],
+              progress: Progress) -> State:
+    state = initial_state(cal, X, rng)
+    phase1_cols = [cal.col[c] for c in ("arm_tki_ici", "afp_gt400") if c in cal.col]
+    progress.stage("survival times vs Kaplan–Meier targets")
+    s1 = Search(cal, state, use_multi=False, uni_cols=phase1_cols)
+    anneal(s1, rng, effort["km"], {"pfs": 4, "os": 4, "event": 1, "swap": 0.5}, progress, t0=30.0, t1=0.05)
+    progress.stage("covariate assignment vs univariable Cox targets")
+    s2 = Search(cal, state, use_multi=False, uni_cols=None)
+    anneal(s2, rng, effort["cox_uni"], {"swap": 3, "flip": 1}, progress, t0=2.0, t1=0.005, protect_km=True)
+    progress.stage("joint refinement incl. multivariable Cox")
+    s3 = Search(cal, state, use_multi=True, uni_cols=None)
+    anneal(s3, rng, effort["joint"], {"pfs": 2, "os": 2, "event": 0.5, "swap": 3, "flip": 1}, progress,
+           t0=0.5, t1=0.002, protect_km=True)
+    return state

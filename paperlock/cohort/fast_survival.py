@@ -1,0 +1,146 @@
+"""Fast survival kernels for the calibration loop: SPSS-style Kaplan–Meier medians and batched Cox fits.
+
+These are deliberately small and vectorised (the search evaluates them hundreds of thousands of times);
+the project's reference implementations in `analysis.stats` are used for the final check.
+
+* Kaplan–Meier median: the smallest event time with S(t) <= 0.5. Its standard error follows SPSS
+  (Collett 1994, eq. 2.19): SE = sqrt(Greenwood Var S(median)) / f, with the density
+  f = (S(u) - S(l)) / (l - u), u the largest event time with S >= 0.55 (0 if none) and l the smallest
+  event time with S <= 0.45. The CI is median ± z·SE.
+* Cox proportional hazards with Breslow ties, fitted by Newton–Raphson from beta = 0. `cox_uni` fits one
+  model per column of X at once; `cox_multi` fits one model with all columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+Z95 = 1.959963984540054
+NEWTON_STEPS = 12
+MAX_STEP = 3.0
+
+
+@dataclass(frozen=True)
+class KMMedian:
+    """A Kaplan–Meier median in the input time unit; nan where not estimable."""
+
+    median: float
+    lower: float
+    upper: float
+    exactly_half: bool  # S(t) == 0.5 on a step: R would take a midpoint, SPSS would not
+
+
+def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMedian:
+    """Median survival with SPSS's symmetric CI (see module docstring)."""
+    t = np.asarray(time, dtype=float)
+    e = np.asarray(event, dtype=float)
+    n = len(t)
+    uniq, inv = np.unique(t, return_inverse=True)
+    deaths = np.bincount(inv, weights=e, minlength=len(uniq))
+    counts = np.bincount(inv, minlength=len(uniq))
+    at_risk = n - np.concatenate(([0], np.cumsum(counts)[:-1]))
+    keep = deaths > 0
+    te, de, ne = uniq[keep], deaths[keep], at_risk[keep].astype(float)
+    if te.size == 0:
+        return KMMedian(np.nan, np.nan, np.nan, False)
+    surv = np.cumprod(1.0 - de / ne)
+    idx = np.flatnonzero(surv <= 0.5 + 1e-12)
+    if idx.size == 0:
+        return KMMedian(np.nan, np.nan, np.nan, False)
+    m = idx[0]
+    half = abs(surv[m] - 0.5) < 1e-12
+    safe = ne > de
+    gw = np.cumsum(np.where(safe, de / (ne * np.where(safe, ne - de, 1.0)), 0.0))
+    var = surv[m] ** 2 * gw[m]  # Greenwood; 0 once S reaches 0
+    up = np.flatnonzero(surv >= 0.55 - 1e-12)
+    u_t, u_s = (te[up[-1]], surv[up[-1]]) if up.size else (0.0, 1.0)
+    lo = np.flatnonzero(surv <= 0.45 + 1e-12)
+    med = float(te[m])
+    if lo.size == 0:
+        return KMMedian(med, np.nan, np.nan, bool(half))
+    l_t, l_s = te[lo[0]], surv[lo[0]]
+    dens = (u_s - l_s) / (l_t - u_t)
+    se = np.sqrt(var) / dens
+    return KMMedian(med, float(med - z * se), float(med + z * se), bool(half))
+
+
+def _risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Order by descending time, and for each sorted row the last row whose time is >= its time (Breslow)."""
+    order = np.argsort(-time, kind="stable")
+    ts = time[order]
+    last = np.searchsorted(-ts, -ts, side="right") - 1
+    return order, last
+
+
+@dataclass(frozen=True)
+class CoxFit:
+    beta: np.ndarray
+    se: np.ndarray
+
+    @property
+    def hr(self) -> np.ndarray:
+        return np.exp(self.beta)
+
+    def ci(self, z: float = Z95) -> tuple[np.ndarray, np.ndarray]:
+        return np.exp(self.beta - z * self.se), np.exp(self.beta + z * self.se)
+
+
+def cox_uni(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarray | None = None,
+            steps: int = NEWTON_STEPS) -> CoxFit:
+    """One single-covariate Breslow Cox model per column of X (n × k), all fitted together.
+
+    `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`).
+    """
+    order, last = _risk_index(time)
+    Xs = X[order].astype(float)
+    ev = event[order].astype(bool)
+    X2 = Xs * Xs
+    beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
+    info = np.ones(Xs.shape[1])
+    for _ in range(steps):
+        w = np.exp(Xs * beta)
+        s0 = np.cumsum(w, axis=0)[last][ev]
+        s1 = np.cumsum(Xs * w, axis=0)[last][ev]
+        s2 = np.cumsum(X2 * w, axis=0)[last][ev]
+        mean = s1 / s0
+        score = (Xs[ev] - mean).sum(axis=0)
+        info = (s2 / s0 - mean * mean).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(info > 1e-10, score / info, 0.0)
+        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
+    with np.errstate(divide="ignore"):
+        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
+    return CoxFit(beta, se)
+
+
+def cox_multi(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarray | None = None,
+              steps: int = NEWTON_STEPS) -> CoxFit:
+    """One Breslow Cox model with all columns of X (n × p); `beta0`/`steps` as for `cox_uni`."""
+    order, last = _risk_index(time)
+    Xs = X[order].astype(float)
+    ev = event[order].astype(bool)
+    n, p = Xs.shape
+    outer = (Xs[:, :, None] * Xs[:, None, :]).reshape(n, p * p)
+    beta = np.zeros(p) if beta0 is None else np.array(beta0, dtype=float)
+    info = np.eye(p)
+    for _ in range(steps):
+        w = np.exp(Xs @ beta)
+        s0 = np.cumsum(w)[last][ev]
+        s1 = np.cumsum(Xs * w[:, None], axis=0)[last][ev]
+        s2 = np.cumsum(outer * w[:, None], axis=0)[last][ev].reshape(-1, p, p)
+        mean = s1 / s0[:, None]
+        score = (Xs[ev] - mean).sum(axis=0)
+        info = (s2 / s0[:, None, None] - mean[:, :, None] * mean[:, None, :]).sum(axis=0)
+        try:
+            step = np.linalg.solve(info + 1e-9 * np.eye(p), score)
+        except np.linalg.LinAlgError:
+            break
+        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
+    try:
+        cov = np.linalg.inv(info + 1e-12 * np.eye(p))
+        se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    except np.linalg.LinAlgError:
+        se = np.full(p, np.inf)
+    return CoxFit(beta, se)

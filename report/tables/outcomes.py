@@ -1,0 +1,66 @@
+"""Binary outcome tables: tumour response (Table 3 style) and adverse events by grade (Table 6 style)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from paperlock.results import Results
+from paperlock.spec import BinaryOutcomeTable, GradedEventTable, Spec
+from report import formatting as fmt
+from report.tables.style import TableSpec, test_footnote
+
+
+def _group_labels(spec: Spec, grouping: str, results: Results, groups: list[str]) -> dict[str, str]:
+    levels = {lvl.code: lvl.label for lvl in spec.variables[spec.groupings[grouping].variable].level_list}
+    return {g: f"{levels[g]} (n = {fmt.integer(results.statistics[f'cohort.n.{g}'].value)})" for g in groups}
+
+
+def _cells(spec: Spec, results: Results, key: str, groups: list[str], suffix: str, methods: set[str]) -> dict:
+    stats = results.statistics
+    d = spec.display
+    row = {f"{g}{suffix}": fmt.n_pct(stats[f"{key}.{g}.n"].value, stats[f"{key}.{g}.pct"].value, d.pct_digits)
+           for g in groups}
+    p = stats.get(f"{key}.p")
+    row[f"p{suffix}"] = fmt.pvalue(p.value, d.p_digits) if p else ""
+    if p and p.value is not None:
+        methods.add(p.method)
+    return row
+
+
+def outcome_table_spec(spec: Spec, table: BinaryOutcomeTable, results: Results, number: int) -> TableSpec:
+    layout = results.tables[table.id]
+    groups = layout["groups"]
+    assert table.variable is not None
+    labels = {lvl.code: lvl.label for lvl in spec.variables[table.variable].level_list} | table.composite_labels
+    methods: set[str] = set()
+    rows = [{"label": labels[r], **_cells(spec, results, f"{table.key_prefix}.{r}", groups, "", methods)}
+            for r in layout["rows"]]
+    frame = pd.DataFrame(rows, columns=["label", *groups, "p"])
+    col_labels = {"label": "", **_group_labels(spec, table.by, results, groups), "p": "p"}
+    return TableSpec(id=table.id, number=number, title=table.title, frame=frame, stub="label",
+                     column_labels=col_labels, footnotes=["Data are n (%).", test_footnote(results, methods)])
+
+
+def graded_table_spec(spec: Spec, table: GradedEventTable, results: Results, number: int) -> TableSpec:
+    layout = results.tables[table.id]
+    groups = layout["groups"]
+    methods: set[str] = set()
+    rows, indented = [], []
+    for event in table.events:
+        row = {"label": event.label}
+        for grade in table.grades:
+            row |= _cells(spec, results, f"{table.key_prefix}.{event.code}.{grade}", groups, f"_{grade}", methods)
+        if event.indent:
+            indented.append(len(rows))
+        rows.append(row)
+    columns = ["label"] + [f"{c}_{grade}" for grade in table.grades for c in (*groups, "p")]
+    frame = pd.DataFrame(rows, columns=columns)
+    group_labels = _group_labels(spec, table.by, results, groups)
+    col_labels = {"label": "Adverse event"}
+    spanners = []
+    for grade in table.grades:
+        col_labels |= {f"{g}_{grade}": group_labels[g] for g in groups} | {f"p_{grade}": "p"}
+        spanners.append((table.grade_labels[grade], [f"{c}_{grade}" for c in (*groups, "p")], 0))
+    return TableSpec(id=table.id, number=number, title=table.title, frame=frame, stub="label",
+                     column_labels=col_labels, spanners=spanners, indented_rows=indented,
+                     footnotes=["Data are n (%) of patients by worst grade.", test_footnote(results, methods)])
