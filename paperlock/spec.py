@@ -265,6 +265,18 @@ class Manuscript(_Strict):
 
     tables: list[str]
     figures: list[str] = Field(default_factory=list)
+    sections: list[str] = Field(default_factory=lambda: ["results"],
+                                description="templates/sections/<name>.html.j2, in order")
+
+
+class Listing(_Strict):
+    """A de-identified patient-level listing for a figure (e.g. a waterfall): chosen fields, sorted.
+
+    `fields` maps output names to spec variables or raw numeric columns; identifiers are never listed."""
+
+    fields: dict[str, str]
+    sort_by: str
+    descending: bool = True
 
 
 class Study(_Strict):
@@ -295,6 +307,7 @@ class Spec(_Strict):
     outcome_tables: list[BinaryOutcomeTable] = Field(default_factory=list)
     graded_event_tables: list[GradedEventTable] = Field(default_factory=list)
     flow: FlowFacts | None = None
+    listings: dict[str, Listing] = Field(default_factory=dict)
     survival_tables: list[SurvivalTable] = Field(default_factory=list)
     cox_tables: list[CoxTable] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)

@@ -63,6 +63,23 @@ class Inline:
         ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
         return f"HR {fmt.num(s.value, d)} ({self.display.ci_label} {ci}), {self.p(prefix + '.p')}"
 
+    def has(self, key: str) -> bool:
+        return key in self.results.statistics and self.results.statistics[key].value is not None
+
+    def table(self, table_id: str) -> dict:
+        """The layout the analysis recorded for a table (e.g. which covariates entered a multivariable model)."""
+        try:
+            return self.results.tables[table_id]
+        except KeyError:
+            raise PaperlockError(f"the manuscript asks for table {table_id!r}, which results.json does not hold") from None
+
+    def hr_short(self, prefix: str) -> str:
+        """'0.48 (95% CI 0.26–0.88)' without the p."""
+        d = self.display.hr_digits
+        ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
+        return f"{fmt.num(self.value(prefix + '.hr'), d)} ({self.display.ci_label} {ci})"
+
     def globals(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in
-                ("stat", "value", "n", "pct", "n_pct", "p", "months", "km_median", "hr")}
+                ("stat", "value", "n", "pct", "n_pct", "p", "months", "km_median", "hr", "hr_short", "has",
+                 "table")}

@@ -14,6 +14,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined,
 from markupsafe import Markup
 
 from paperlock.atomic import atomic_path, atomic_write_text
+from paperlock.errors import PaperlockError
 from paperlock.results import Results
 from paperlock.spec import LoadedSpec
 from report import formatting
@@ -81,17 +82,22 @@ def render_html(loaded: LoadedSpec, results: Results) -> str:
     tables = build_tables(loaded, results)
     refs = cross_references(loaded)
 
-    def ref(target: str, panel: str = "") -> str:
+    def ref(target: str, panel: str = "") -> Markup:
+        """A cross-reference link: 'Table 2', 'Figure 2A'; numbers come from the manuscript order."""
         if target not in refs:
-            raise KeyError(f"the manuscript refers to {target!r}, which the study spec does not declare")
-        return refs[target] + panel
+            raise PaperlockError(f"the manuscript refers to {target!r}, which the study spec does not declare")
+        prefix = "tbl" if refs[target].startswith("Table") else "fig"
+        return Markup('<a class="xref" href="#{}-{}">{}{}</a>').format(prefix, target, refs[target], panel)
 
     context = {
         "ref": ref,
         "spec": loaded.spec,
         "meta": results.meta,
-        "tables": {t.id: {"caption": t.caption, "number": t.number, "html": Markup(render_table_html(t))}
-                   for t in tables},
+        "methods": results.methods,
+        "sections": loaded.spec.manuscript.sections if loaded.spec.manuscript else ["results"],
+        "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number,
+                          "html": Markup(render_table_html(t))} for t in tables},
+        "figures": {},
         "css": Markup(env.loader.get_source(env, "manuscript.css")[0]),
         **inline.globals(),
     }

@@ -610,9 +610,10 @@ identities:
      assumption: "every patient is classified as AFP decreased or elevated at 8 weeks (section 2.3 gives the \
 elevated counts per arm; the remaining patients are taken as decreased)"}
 
-# Claims the text makes about the tables, stated as checkable relations (paraphrased, not quoted).
+# Claims the text makes about the tables, stated as checkable relations (paraphrased, not quoted). `keys` are
+# templates as in the identities; a model is a key prefix cox.<population>.<endpoint>.<uni|multi>.
 claims:
-  - {place: text2.1, where: {sentence: 9}, type: all_at_least, keys: "baseline.*.p", threshold: 0.05,
+  - {place: text2.1, where: {sentence: 9}, type: all_at_least, keys: "baseline.{var}.p", threshold: 0.05,
      says: "baseline characteristics were balanced between the arms"}
   - {place: text2.1, where: {sentence: 9}, type: greater, keys: ["baseline.afp.gt400.tki.pct",
      "baseline.afp.gt400.tki_ici.pct"], says: "AFP > 400 ng/mL was more frequent in the TKI arm"}
@@ -632,11 +633,11 @@ claims:
      members: [anri_high], says: "high ANRI was an independent PFS predictor in the TKI-ICI cohort"}
   - {place: abstract, where: {sentence: 5}, type: significant_set, model: cox.tki_ici.os.multi,
      members: [afp_gt400], says: "AFP > 400 ng/mL was the independent OS predictor in the TKI-ICI cohort"}
-  - {place: text2.6, where: {sentence: 1}, type: most_common, keys: "ae.*.any.{group}.n", group: [tki, tki_ici],
+  - {place: text2.6, where: {sentence: 1}, type: most_common, keys: "ae.{event}.any.{group}.n", sum_over: group,
      exclude: [total, immune_related, dose_reduction, discontinuation],
      members: [hypertension, diarrhea, nausea_vomiting],
      says: "hypertension, diarrhoea and nausea/vomiting were the most common AEs"}
-  - {place: table2, where: {note: 1}, type: interval_label, keys: "km.*", label: iqr,
+  - {place: table2, where: {note: 1}, type: interval_label, label_kinds: [q1, q3],
      says: "the footnote calls the intervals interquartile ranges"}
 """
 

@@ -1,7 +1,8 @@
 """Kaplan–Meier figures: step curves with censor marks, medians, the log-rank p, numbers at risk under the axis.
 
 Input is a `curves` block of results.json (docs/keys.md): the steps, censor times, medians, numbers at risk and
-the log-rank p are computed upstream; this module only lays them out.
+the log-rank p are computed upstream; this module only lays them out. Survival is shown as a probability (0–1),
+as survminer does by default; `percent=True` labels the axis in percent instead.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from report.figures.style import (
     SMALL_PT,
     palette,
     styled,
+    text_width_pt,
 )
 from report.formatting import num, p_clause
 
@@ -28,7 +30,10 @@ Formatter = Callable[[float | None], str]
 
 MAIN_HEIGHT_IN = 2.0     # height of the curve axes of one panel
 RISK_ROW_IN = 0.15       # height of one row of the numbers-at-risk table
-OVERHEAD_IN = 0.85       # title, tick labels, axis label, table title
+LEGEND_ROW_IN = 0.14     # height of one legend row above the axes
+OVERHEAD_IN = 0.8        # tick labels, axis label, table title, margins
+Y_AXIS_IN = 0.62         # y label and tick labels left of the axes
+LEGEND = {"handlelength": 1.5, "handletextpad": 0.6, "columnspacing": 1.2}
 
 
 def logrank_text(p: float | None) -> str:
@@ -49,7 +54,7 @@ def step_value(time: Sequence[float], survival: Sequence[float], at: Sequence[fl
 
 
 def truncate_steps(time: Sequence[float], survival: Sequence[float], right: float) -> tuple[list, list]:
-    """The step function cut at `right` (the last time on the axis), ending with its value there."""
+    """The step function cut at `right` (the end of the time axis), ending with its value there."""
     t = [x for x in time if x <= right]
     s = list(survival[:len(t)])
     if len(t) < len(time) and t:
@@ -57,20 +62,41 @@ def truncate_steps(time: Sequence[float], survival: Sequence[float], right: floa
     return t, s
 
 
-def _table_height(n_groups: int) -> float:
-    return RISK_ROW_IN * (n_groups + 0.4)
+def legend_columns(labels: Sequence[str], available_in: float, max_columns: int = 2) -> int:
+    """Most columns (up to `max_columns`) for which a legend of `labels` fits in `available_in` inches."""
+    em = SMALL_PT
+    entry = [(LEGEND["handlelength"] + LEGEND["handletextpad"]) * em + text_width_pt(s, SMALL_PT) for s in labels]
+    for ncol in range(min(max_columns, len(labels)), 1, -1):
+        cols = [max(entry[c::ncol]) for c in range(ncol)]
+        if sum(cols) + (ncol - 1) * LEGEND["columnspacing"] * em <= available_in * 72:
+            return ncol
+    return 1
 
 
-def _panel_height(n_groups: int) -> float:
-    return MAIN_HEIGHT_IN + _table_height(n_groups) + OVERHEAD_IN
+def _legend_labels(block: Mapping[str, Any], median_formatter: Formatter) -> list[str]:
+    return [f"{g.get('label', c)}, {median_formatter(g.get('median'))}" for c, g in block["groups"].items()]
+
+
+def _layout(block: Mapping[str, Any], width_in: float, median_formatter: Formatter,
+            max_columns: int) -> tuple[int, float]:
+    """Legend columns and total height (inches) of one panel of width `width_in`."""
+    labels = _legend_labels(block, median_formatter)
+    ncol = legend_columns(labels, width_in - Y_AXIS_IN, max_columns)
+    n_table = len((block.get("at_risk") or {}).get("n", {})) or 1
+    legend_rows = -(-len(labels) // ncol)
+    return ncol, MAIN_HEIGHT_IN + _table_height(n_table) + legend_rows * LEGEND_ROW_IN + OVERHEAD_IN
+
+
+def _table_height(n_rows: int) -> float:
+    return RISK_ROW_IN * (n_rows + 0.4)
 
 
 def draw_km(fig: Figure | SubFigure, block: Mapping[str, Any], title: str | None = None, *,
             xlabel: str | None = None, ylabel: str = "Survival probability", percent: bool = False,
             p_formatter: Formatter = logrank_text, median_formatter: Formatter = median_text,
             colors: Mapping[str, str] | None = None, show_median_lines: bool = True,
-            legend_columns: int = 2) -> tuple[Axes, Axes]:
-    """Draw one Kaplan–Meier panel (curves above, numbers at risk below) into `fig`; return both axes."""
+            ncol: int = 2) -> tuple[Axes, Axes]:
+    """Draw one Kaplan–Meier panel (legend, curves, numbers at risk) into `fig`; return the two axes."""
     groups: Mapping[str, Mapping[str, Any]] = block["groups"]
     codes = list(groups)
     colour = palette(codes, colors)
@@ -84,30 +110,24 @@ def draw_km(fig: Figure | SubFigure, block: Mapping[str, Any], title: str | None
 
     t_max = max((max(g["time"]) for g in groups.values() if len(g["time"])), default=1.0)
     right = max(ticks) if ticks else t_max
-    medians = {c: groups[c].get("median") for c in codes}
+    curves = []
     for code in codes:
         g = groups[code]
         time, surv = truncate_steps(g["time"], g["survival"], right)
-        ax.step(time, surv, where="post", color=colour[code], label=g.get("label", code), clip_on=False)
+        curves += ax.step(time, surv, where="post", color=colour[code], label=g.get("label", code),
+                          clip_on=False)
         censor = [t for t in g.get("censor_times", []) if t <= right]
         if censor:
             ax.plot(censor, step_value(g["time"], g["survival"], censor), linestyle="none", marker="+",
                     markersize=4.5, markeredgewidth=0.8, color=colour[code], label=f"_censor:{code}",
                     clip_on=False)
     if show_median_lines:
-        reached = {c: m for c, m in medians.items() if m is not None and 0 <= m <= right}
-        if reached:
-            ax.plot([0, max(reached.values())], [0.5, 0.5], linestyle=(0, (3, 2)), linewidth=0.6,
-                    color=GREY, label="_median:hline")
-        for code, m in reached.items():
-            ax.plot([m, m], [0, 0.5], linestyle=(0, (3, 2)), linewidth=0.7, color=colour[code],
-                    label=f"_median:{code}")
+        _draw_median_lines(ax, {c: groups[c].get("median") for c in codes}, right, colour)
     for line in ax.lines:
         line.set_in_layout(False)  # data stay inside the axes; only labels and legend take layout space
 
     ax.set_xlim(0, right)
     ax.set_ylim(0, 1.0)
-    ax.margins(x=0)
     if ticks:
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: f"{x:g}"))
@@ -117,11 +137,9 @@ def draw_km(fig: Figure | SubFigure, block: Mapping[str, Any], title: str | None
     ax.set_xlabel(xlabel or str(block.get("time_unit", "months")).capitalize())
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title)
-    handles = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]  # the curves, in group order
-    ax.legend(handles, [f"{h.get_label()}, {median_formatter(medians[c])}" for h, c in zip(handles, codes)],
-              loc="lower left", bbox_to_anchor=(0, 1.01), ncol=min(len(codes), legend_columns),
-              handlelength=1.5, columnspacing=1.2, borderaxespad=0, labelspacing=0.25, alignment="left")
+        ax.set_title(title, pad=4)
+    ax.legend(curves, _legend_labels(block, median_formatter), loc="lower left", bbox_to_anchor=(0, 1.01),
+              ncol=ncol, borderaxespad=0, labelspacing=0.25, **LEGEND)
     p = block.get("logrank_p")
     if len(codes) > 1 and p is not None:
         ax.text(0.98, 0.97, p_formatter(p), transform=ax.transAxes, ha="right", va="top", fontsize=SMALL_PT)
@@ -130,8 +148,22 @@ def draw_km(fig: Figure | SubFigure, block: Mapping[str, Any], title: str | None
     return ax, table
 
 
+def _draw_median_lines(ax: Axes, medians: Mapping[str, float | None], right: float,
+                       colour: Mapping[str, str]) -> None:
+    """Dashed drop lines: across at 50% to the largest median, down to the time axis at each median."""
+    reached = {c: m for c, m in medians.items() if m is not None and 0 <= m <= right}
+    if not reached:
+        return
+    dash = (0, (3, 2))
+    ax.plot([0, max(reached.values())], [0.5, 0.5], linestyle=dash, linewidth=0.6, color=GREY,
+            label="_median:across")
+    for code, m in reached.items():
+        ax.plot([m, m], [0, 0.5], linestyle=dash, linewidth=0.7, color=colour[code], label=f"_median:{code}")
+
+
 def _draw_risk_table(table: Axes, at_risk: Mapping[str, Any], rows: list[str], labels: Mapping[str, str],
                      colour: Mapping[str, str]) -> None:
+    """Numbers at risk under each time tick, one row per group, rows labelled in the group's colour."""
     times = at_risk.get("times", [])
     for i, code in enumerate(rows):
         y = len(rows) - 1 - i
@@ -150,11 +182,12 @@ def _draw_risk_table(table: Axes, at_risk: Mapping[str, Any], rows: list[str], l
 
 @styled
 def km_plot(curve_block: Mapping[str, Any], title: str | None = None, *, width_in: float = COLUMN_WIDTH_IN,
-            **options: Any) -> Figure:
+            max_legend_columns: int = 2, **options: Any) -> Figure:
     """One Kaplan–Meier panel with its numbers-at-risk table; `options` go to `draw_km`."""
-    n_rows = len((curve_block.get("at_risk") or {}).get("n", {})) or 1
-    fig = Figure(figsize=(width_in, _panel_height(n_rows)), layout="constrained")
-    draw_km(fig, curve_block, title, **options)
+    ncol, height = _layout(curve_block, width_in, options.get("median_formatter", median_text),
+                           max_legend_columns)
+    fig = Figure(figsize=(width_in, height + (0.2 if title else 0)), layout="constrained")
+    draw_km(fig, curve_block, title, ncol=ncol, **options)
     return fig
 
 
@@ -162,21 +195,23 @@ def km_plot(curve_block: Mapping[str, Any], title: str | None = None, *, width_i
 def km_panel_grid(blocks: Sequence[Mapping[str, Any]], labels: Sequence[str] = "ABCD",
                   titles: Sequence[str | None] | None = None, *, ncols: int = 2,
                   width_in: float = FULL_WIDTH_IN, ylabels: Sequence[str] | None = None,
-                  **options: Any) -> Figure:
+                  max_legend_columns: int = 2, **options: Any) -> Figure:
     """Panels A, B, … in a grid (two columns by default), each with its own numbers-at-risk table."""
     if len(labels) < len(blocks):
         raise ValueError(f"{len(blocks)} panels but only {len(labels)} panel labels")
     nrows = -(-len(blocks) // ncols)
-    rows_per_block = [len((b.get("at_risk") or {}).get("n", {})) or 1 for b in blocks]
-    row_heights = [max(_panel_height(n) for n in rows_per_block[r * ncols:(r + 1) * ncols])
-                   for r in range(nrows)]
+    fmt = options.get("median_formatter", median_text)
+    layouts = [_layout(b, width_in / ncols, fmt, max_legend_columns) for b in blocks]
+    extra = 0.2 if titles and any(titles) else 0.0
+    row_heights = [max(h for _, h in layouts[r * ncols:(r + 1) * ncols]) + extra for r in range(nrows)]
     fig = Figure(figsize=(width_in, sum(row_heights)), layout="constrained")
     subfigs = np.atleast_2d(fig.subfigures(nrows, ncols, height_ratios=row_heights))
     for i, block in enumerate(blocks):
         sub = subfigs[i // ncols, i % ncols]
-        title = titles[i] if titles else None
-        extra = {"ylabel": ylabels[i]} if ylabels else {}
-        draw_km(sub, block, title, **{**options, **extra})
+        panel = dict(options)
+        if ylabels:
+            panel["ylabel"] = ylabels[i]
+        draw_km(sub, block, titles[i] if titles else None, ncol=layouts[i][0], **panel)
         sub.text(0.0, 1.0, labels[i], ha="left", va="top", fontsize=11, fontweight="bold")
     for sub in subfigs.flat[len(blocks):]:
         sub.set_visible(False)

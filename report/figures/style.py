@@ -12,6 +12,8 @@ from typing import ParamSpec, TypeVar
 
 import matplotlib as mpl
 from matplotlib import font_manager
+from matplotlib.font_manager import FontProperties
+from matplotlib.textpath import TextToPath
 
 MM = 1 / 25.4
 COLUMN_WIDTH_IN = 85 * MM   # one column of a two-column A4 journal page
@@ -95,11 +97,13 @@ def palette(codes: Sequence[str], colors: Mapping[str, str] | None = None) -> di
     return out
 
 
+@cache
+def _text_to_path() -> TextToPath:
+    return TextToPath()
+
+
 def text_width_pt(text: str, size: float = BASE_PT, weight: str = "normal") -> float:
     """Width of one line of `text` in points, in the house font (for wrapping and legend layout)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextToPath
-
     prop = FontProperties(family=list(font_family()), size=size, weight=weight)
-    width, _height, _descent = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    width, _height, _descent = _text_to_path().get_text_width_height_descent(text, prop, ismath=False)
     return float(width)

@@ -1,0 +1,146 @@
+"""Response, AFP at 8 weeks, adverse events, first-line stop reason and later therapy, per patient.
+
+All counts come from the record by key; which patients carry them follows the calibrated survival
+(progressive disease goes to the earliest progressions, responses to the longest PFS in each arm ×
+AFP-change cell) or is random within arm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from paperlock.cohort.calibrate import State
+from paperlock.cohort.design import ARMS, Design
+from paperlock.cohort.targets import Record
+
+
+def _split(total: int, weights: list[int]) -> list[int]:
+    """Largest-remainder split of `total` proportional to `weights`."""
+    s = sum(weights)
+    raw = [total * w / s if s else 0.0 for w in weights]
+    out = [int(np.floor(r)) for r in raw]
+    for i in sorted(range(len(raw)), key=lambda i: -(raw[i] - out[i]))[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def best_response(design: Design, record: Record, state: State, afp_decreased: np.ndarray,
+                  settings: dict[str, Any]) -> np.ndarray:
+    cats = settings["response"]["categories"]
+    counts = {a: {c: int(record.value(f"response.{c}.{a}.n")) for c in cats} for a in ARMS}
+    n_dec = {a: int(afp_decreased[design.arm == a].sum()) for a in ARMS}
+    orr = {a: counts[a]["cr"] + counts[a]["pr"] for a in ARMS}
+    pd_ = {a: counts[a]["pd"] for a in ARMS}
+    dec_total = sum(n_dec.values())
+    dec_orr = record.get("response_by_afp_change.decreased.orr.pct")
+    dec_dcr = record.get("response_by_afp_change.decreased.dcr.pct")
+    orr_dec_total = int(round(dec_orr / 100 * dec_total)) if dec_orr is not None else None
+    pd_dec_total = dec_total - int(round(dec_dcr / 100 * dec_total)) if dec_dcr is not None else None
+    orr_dec = _split(orr_dec_total, [orr[a] for a in ARMS]) if orr_dec_total is not None else \
+        _split(sum(orr.values()) * dec_total // design.n, [orr[a] for a in ARMS])
+    pd_dec = _split(pd_dec_total, [pd_[a] for a in ARMS]) if pd_dec_total is not None else \
+        _split(sum(pd_.values()) * dec_total // design.n, [pd_[a] for a in ARMS])
+    resp = np.empty(design.n, dtype=object)
+    for k, a in enumerate(ARMS):
+        for dec, n_orr, n_pd in ((1, orr_dec[k], pd_dec[k]), (0, orr[a] - orr_dec[k], pd_[a] - pd_dec[k])):
+            idx = np.flatnonzero((design.arm == a) & (afp_decreased == dec))
+            # earliest progression first; censored patients last
+            key = np.where(state.event[idx] == 1, state.pfs[idx], state.pfs[idx] + 10_000)
+            order = idx[np.lexsort((idx, key))]
+            resp[order[:n_pd]] = "PD"
+            resp[order[n_pd:]] = "SD"
+            longest = order[::-1][:n_orr]
+            resp[longest] = "PR"
+        # CRs: the longest-PFS responders of the arm
+        idx = np.flatnonzero((design.arm == a) & (resp == "PR"))
+        best = idx[np.lexsort((idx, -state.pfs[idx]))][: counts[a]["cr"]]
+        resp[best] = "CR"
+    return resp
+
+
+def pct_change(resp: np.ndarray, settings: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    ranges = settings["response"]["pct_change"]
+    out = np.empty(len(resp))
+    for i, r in enumerate(resp):
+        lo, hi = ranges[r.lower()]
+        out[i] = round(float(rng.uniform(lo, hi)), 1) if lo != hi else float(lo)
+    return out
+
+
+def afp_week8(afp: np.ndarray, decreased: np.ndarray, settings: dict[str, Any],
+              rng: np.random.Generator) -> np.ndarray:
+    r = settings["afp_8w_ratio"]
+    ratio = np.where(decreased == 1, rng.uniform(*r["decreased"], size=len(afp)),
+                     rng.uniform(*r["elevated"], size=len(afp)))
+    return np.round(afp * ratio, 1)
+
+
+def len_stop_reason(design: Design, record: Record, rng: np.random.Generator) -> np.ndarray:
+    reasons = [k.split(".")[-1] for k in record.keys_with_prefix("flow.len_stop.")]
+    labels = []
+    for r in reasons:
+        labels += [r] * int(record.value(f"flow.len_stop.{r}"))
+    if len(labels) != design.n:
+        raise ValueError("flow.len_stop.* do not add up to the cohort size")
+    return np.array(labels, dtype=object)[rng.permutation(design.n)]
+
+
+def adverse_events(design: Design, record: Record, settings: dict[str, Any],
+                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Worst grade per patient for every Table 6 event (0 = none)."""
+    cfg = settings["adverse_events"]
+    events = sorted({k.split(".")[1] for k in record.keys_with_prefix("ae.") if k.endswith(".n")})
+    derived, flags, skip = cfg["derived"], cfg["flags"], set(cfg["skip"])
+    singles = [e for e in events if e not in derived and e not in flags and e not in skip]
+    grades = {e: np.zeros(design.n, dtype=np.int64) for e in events if e not in skip}
+    g4 = float(cfg["grade4_share"])
+    for a in ARMS:
+        idx = rng.permutation(np.flatnonzero(design.arm == a))
+        n_any = int(record.value(f"ae.total.any.{a}.n"))
+        n_g3 = int(record.value(f"ae.total.g3plus.{a}.n"))
+        severe, anyae = list(idx[:n_g3]), list(idx[:n_any])
+        mild_only = [i for i in anyae if i not in severe]
+        # grade >= 3 slots first, covering every severe patient at least once
+        slots = [(e, int(record.value(f"ae.{e}.g3plus.{a}.n"))) for e in singles]
+        _deal(slots, severe, grades, lambda: 4 if rng.random() < g4 else 3, rng)
+        # grade 1-2 slots, covering every mild-only patient at least once
+        slots = [(e, int(record.value(f"ae.{e}.any.{a}.n")) - int(record.value(f"ae.{e}.g3plus.{a}.n")))
+                 for e in singles]
+        _deal(slots, mild_only + [i for i in anyae if i in severe], grades,
+              lambda: int(rng.integers(1, 3)), rng, cover=len(mild_only))
+        for e in flags:
+            k3, k = int(record.value(f"ae.{e}.g3plus.{a}.n")), int(record.value(f"ae.{e}.any.{a}.n"))
+            chosen = list(rng.permutation(severe)[:k3]) + list(rng.permutation(mild_only)[: k - k3])
+            for i in chosen:
+                grades[e][i] = max(grades[s][i] for s in singles)
+    for e, parts in derived.items():
+        grades[e] = np.max([grades[p] for p in parts], axis=0)
+    return grades
+
+
+def _deal(slots, people, grades, grade, rng, cover: int | None = None) -> None:
+    """Give each (event, count) slot to distinct people; the first `cover` people (all by default) get one first."""
+    cover = len(people) if cover is None else cover
+    need = list(people[:cover])
+    for e, k in sorted(slots, key=lambda s: -s[1]):
+        taken = [i for i in people if grades[e][i] > 0]
+        pool = [i for i in need if grades[e][i] == 0] + [i for i in rng.permutation(people)
+                                                         if i not in need and grades[e][i] == 0]
+        for i in pool[: max(0, k - len(taken))]:
+            grades[e][i] = grade()
+            if i in need:
+                need.remove(i)
+
+
+def subsequent_therapy(design: Design, record: Record, state: State, rng: np.random.Generator) -> np.ndarray:
+    out = np.array(["none"] * design.n, dtype=object)
+    for a in ARMS:
+        keys = [k for k in record.keys_with_prefix(f"subsequent.{a}.") if k.count(".") == 3]
+        labels = []
+        for k in keys:
+            labels += [k.split(".")[2]] * int(record.value(k))
+        progressed = rng.permutation(np.flatnonzero((design.arm == a) & (state.event == 1)))
+        out[progressed[: len(labels)]] = labels
+    return out

@@ -1,0 +1,107 @@
+"""The calibration report: each record entry the cohort determines, its value in the cohort, and the verdict.
+
+Tiers (from the settings): counts, percentages, Table 1 quantiles and KM medians must round to the printed
+value; a KM CI bound is exact too unless its printed interval is not symmetric about the median (then
+within 0.01); Cox HRs and CI bounds and p-values of Tables 1 (continuous) and 3 within their tolerances.
+Other p-values (categorical Table 1, Table 6, Cox) follow from the counts and are reported without a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from paperlock.cohort.calibrate import km_interval_symmetric
+from paperlock.cohort.targets import Entry, Record
+
+
+def tier_of(e: Entry, record: Record, settings: dict[str, Any], continuous: set[str]) -> tuple[str, float, str]:
+    """(tier name, tolerance, 'abs'|'rel'|'printed'|'none') for one record entry."""
+    tiers = settings["tiers"]
+    parts = e.key.split(".")
+    half = 0.5 * 10.0 ** -e.decimals + 1e-9
+    if parts[0] == "cox":
+        model, stat = parts[3], parts[5]
+        if stat == "p":
+            return "reported", 0.0, "none"
+        kind = "hr" if stat == "hr" else "ci"
+        t = tiers[f"cox_{model}_{kind}"]
+        return f"cox_{model}_{kind}", float(t.get("abs", t.get("rel", 0))), "abs" if "abs" in t else "rel"
+    if parts[0] == "km" and parts[-1] in ("ci_lower", "ci_upper"):
+        if not km_interval_symmetric(record, ".".join(parts[:4])):
+            return "km_ci_asymmetric", float(tiers["km_ci_asymmetric"]["abs"]), "abs"
+        return "exact", half, "printed"
+    if parts[-1] == "p":
+        if (parts[0] == "baseline" and parts[1] in continuous) or parts[0] == "response":
+            return "p_value", float(tiers["p_value"]["abs"]), "abs"
+        return "reported", 0.0, "none"
+    if parts[0] == "cutoff":
+        return "setting", 0.0, "none"
+    return "exact", half, "printed"
+
+
+def build_report(record: Record, settings: dict[str, Any], measured: dict[str, float],
+                 seconds: float, seed: int, extra: dict[str, Any]) -> dict[str, Any]:
+    continuous = set(settings["continuous"])
+    rows = []
+    for e in record.all_entries:
+        if e.key not in measured:
+            continue
+        got = measured[e.key]
+        tier, tol, mode = tier_of(e, record, settings, continuous)
+        diff = got - e.value
+        if mode == "printed":
+            ok = abs(diff) <= tol
+        elif mode == "abs":
+            ok = abs(diff) <= tol + 1e-9
+        elif mode == "rel":
+            ok = abs(diff) <= tol * abs(e.value) + 1e-9
+        else:
+            ok = None
+        ok = None if ok is None else bool(ok)
+        got, diff = float(got), float(diff)
+        excluded = record.exclusions.get(e.id)
+        rows.append({"id": e.id, "key": e.key, "printed": e.printed, "target": e.value, "cohort": got,
+                     "difference": diff, "tier": tier, "tolerance": tol, "mode": mode,
+                     "pass": ok, "excluded": excluded})
+    judged = [r for r in rows if r["pass"] is not None and not r["excluded"]]
+    summary: dict[str, Any] = {}
+    for r in judged:
+        t = summary.setdefault(r["tier"], {"targets": 0, "pass": 0})
+        t["targets"] += 1
+        t["pass"] += bool(r["pass"])
+    return {"synthetic": True, "seed": seed, "calibration_seconds": round(seconds, 1),
+            "summary": summary, "conflicting_keys": record.conflicts, "entries": rows, **extra}
+
+
+def render_markdown(rep: dict[str, Any]) -> str:
+    out = ["# Calibration of the synthetic cohort", "",
+           "SYNTHETIC DATA. `data/cohort.csv` is a reconstruction, not the study's patients: every number "
+           "below compares the synthetic cohort with the published record (`data/published.yaml`).", "",
+           f"Seed {rep['seed']}; calibration time {rep['calibration_seconds']} s.", "", "## Summary", "",
+           "| tier | targets | pass | fail |", "|---|---:|---:|---:|"]
+    for tier, t in sorted(rep["summary"].items()):
+        out.append(f"| {tier} | {t['targets']} | {t['pass']} | {t['targets'] - t['pass']} |")
+    out += ["", "## Excluded record entries (contradictory; never tuned for)", "",
+            "| entry | printed | cohort | reason |", "|---|---:|---:|---|"]
+    for r in rep["entries"]:
+        if r["excluded"]:
+            out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4g} | {r['excluded']} |")
+    if rep.get("conflicting_keys"):
+        out += ["", "Keys printed with different values in different places (the table's value is the target): "
+                + ", ".join(f"`{k}`" for k in rep["conflicting_keys"]), ""]
+    out += ["", "## Failing targets", "", "| entry | printed | cohort | difference | tier |", "|---|---:|---:|---:|---|"]
+    for r in rep["entries"]:
+        if r["pass"] is False and not r["excluded"]:
+            out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {r['difference']:+.4f} | {r['tier']} |")
+    out += ["", "## All entries", "", "| entry | printed | cohort | difference | tier | verdict |",
+            "|---|---:|---:|---:|---|---|"]
+    for r in rep["entries"]:
+        verdict = "excluded" if r["excluded"] else {True: "pass", False: "FAIL", None: "reported"}[r["pass"]]
+        out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {r['difference']:+.4f} | {r['tier']} "
+                   f"| {verdict} |")
+    return "\n".join(out) + "\n"
+
+
+def to_json(rep: dict[str, Any]) -> str:
+    return json.dumps(rep, indent=1, sort_keys=True, allow_nan=True) + "\n"
