@@ -95,7 +95,7 @@ def render_html(loaded: LoadedSpec, results: Results) -> str:
         "meta": results.meta,
         "methods": results.methods,
         "sections": loaded.spec.manuscript.sections if loaded.spec.manuscript else ["results"],
-        "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number,
+        "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number, "wide": t.wide,
                           "html": Markup(render_table_html(t))} for t in tables},
         "figures": {},
         "css": Markup(env.loader.get_source(env, "manuscript.css")[0]),

@@ -16,7 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from math import lgamma
 
 import numpy as np
@@ -161,7 +161,7 @@ def freeman_halton(table) -> TableTest:
     obs = const - float(gammaln(t + 1).sum())  # log P(observed table)
     threshold = obs + _LOG_TOL
 
-    @lru_cache(maxsize=None)
+    @cache
     def bounds(node: tuple[int, ...], k: int) -> tuple[float, float, float]:
         """For remaining rows ``node`` and columns cols[k:]: (max future, min future, log sum exp future)."""
         rest = cols[k:]

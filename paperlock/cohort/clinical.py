@@ -103,11 +103,10 @@ def adverse_events(design: Design, record: Record, settings: dict[str, Any],
         severe, anyae = list(idx[:n_g3]), list(idx[:n_any])
         mild_only = [i for i in anyae if i not in severe]
         # grade >= 3 slots first, covering every severe patient at least once
-        slots = [(e, int(record.value(f"ae.{e}.g3plus.{a}.n"))) for e in singles]
+        slots = [(e, _n(record, f"ae.{e}.g3plus.{a}.n")) for e in singles]
         _deal(slots, severe, grades, lambda: 4 if rng.random() < g4 else 3, rng)
         # grade 1-2 slots, covering every mild-only patient at least once
-        slots = [(e, int(record.value(f"ae.{e}.any.{a}.n")) - int(record.value(f"ae.{e}.g3plus.{a}.n")))
-                 for e in singles]
+        slots = [(e, _n(record, f"ae.{e}.any.{a}.n")) for e in singles]
         _deal(slots, mild_only + [i for i in anyae if i in severe], grades,
               lambda: int(rng.integers(1, 3)), rng, cover=len(mild_only))
         for e in flags:
@@ -120,8 +119,13 @@ def adverse_events(design: Design, record: Record, settings: dict[str, Any],
     return grades
 
 
+def _n(record: Record, key: str) -> int:
+    """A count from the record; 0 where the record prints none (e.g. an event named only for one arm)."""
+    return int(record.get(key, 0.0) or 0)
+
+
 def _deal(slots, people, grades, grade, rng, cover: int | None = None) -> None:
-    """Give each (event, count) slot to distinct people; the first `cover` people (all by default) get one first."""
+    """Bring each event to `count` distinct people; the first `cover` people (all by default) are served first."""
     cover = len(people) if cover is None else cover
     need = list(people[:cover])
     for e, k in sorted(slots, key=lambda s: -s[1]):

@@ -147,7 +147,7 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
         for g in ("tki", "tki_ici"):
             k = int(hit[masks[g]].sum())
             s[f"response.{c}.{g}.n"], s[f"response.{c}.{g}.pct"] = k, 100.0 * k / masks[g].sum()
-        s[f"response.{c}.p"] = _two_by_two_p(hit, masks["tki"])
+        s[f"response.{c}.p"] = _two_by_two_p(hit, masks["tki"], fisher=None)
     dec = X["afp_change_decreased"].to_numpy() == 1
     for name, m in (("decreased", dec), ("elevated", ~dec)):
         for c in ("orr", "dcr"):
@@ -187,11 +187,14 @@ def _put_cox(s: dict[str, float], base: str, beta: float, se: float) -> None:
     s[base + ".p"] = float(2 * norm.sf(abs(beta / se))) if se > 0 else float("nan")
 
 
-def _two_by_two_p(hit: np.ndarray, in_a: np.ndarray, fisher: bool = False) -> float:
+def _two_by_two_p(hit: np.ndarray, in_a: np.ndarray, fisher: bool | None = False) -> float:
+    """Pearson chi-square (no continuity correction) or Fisher; `fisher=None`: Fisher when an expected count < 5."""
     table = np.array([[int((hit & in_a).sum()), int((~hit & in_a).sum())],
                       [int((hit & ~in_a).sum()), int((~hit & ~in_a).sum())]])
     if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
         return 1.0
+    if fisher is None:
+        fisher = bool((chi2_contingency(table, correction=False)[3] < 5).any())
     if fisher:
         return float(fisher_exact(table)[1])
     return float(chi2_contingency(table, correction=False)[1])

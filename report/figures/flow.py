@@ -80,7 +80,9 @@ class FlowLayout:
     def _height_in(self, text: Text) -> float:
         return text.get_window_extent(self.renderer).height / self.fig.dpi
 
-    def box(self, spec: Mapping[str, Any], x: float, width: float, *, align: str = "center") -> Box:
+    def box(self, spec: Mapping[str, Any], x: float, width: float, *, align: str = "center",
+            fit: bool = False) -> Box:
+        """A box of `width` centred at `x` (with `fit`, narrowed to its text, keeping the left edge)."""
         inner = width * 72 - 2 * PAD_X_IN * 72
         label = str(spec.get("label", ""))
         tokens = [*label.split(), *([self.count(spec.get("n"))] if spec.get("n") is not None else [])]
@@ -101,6 +103,10 @@ class FlowLayout:
         if details is not None:
             box.content += 0.05 + self._height_in(details)
         box.height = box.content + 2 * PAD_Y_IN
+        if fit:
+            texts = [t for t in (heading, details) if t is not None]
+            used = max(t.get_window_extent(self.renderer).width for t in texts) / self.fig.dpi + 2 * PAD_X_IN
+            box.x, box.width = x - width / 2 + min(used, width) / 2, min(used, width)
         return box
 
     def place(self, box: Box, top: float) -> None:
@@ -155,7 +161,7 @@ def flow_chart(facts: Mapping[str, Any], *, width_in: float = FULL_WIDTH_IN, mai
         if previous is not None:
             side = exits.get(i - 1)
             if side is not None:
-                side_box = flow.box(side, side_left + side_width / 2, side_width, align="left")
+                side_box = flow.box(side, side_left + side_width / 2, side_width, align="left", fit=True)
                 flow.place(side_box, y + GAP_IN / 2)
                 mid = side_box.top + side_box.height / 2
                 flow.line([x_main, side_left], [mid, mid], arrow=True)

@@ -13,7 +13,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from report.figures.style import FULL_WIDTH_IN, GREY, OKABE_ITO, SMALL_PT, styled
+from report.figures.style import FULL_WIDTH_IN, GREY, OKABE_ITO, SMALL_PT, styled, text_width_pt
 from report.formatting import estimate_ci, pvalue
 
 ROW_IN = 0.17
@@ -46,11 +46,26 @@ def _layout(rows: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
 
 
 def _x_range(rows: Sequence[Mapping[str, Any]]) -> tuple[float, float]:
+    """From the tick at or below the lowest CI bound to the tick at or above the highest (capped)."""
     lows = [r["ci_lower"] for r in rows if _estimable(r)] or [0.5]
     highs = [r["ci_upper"] for r in rows if _estimable(r)] or [2.0]
-    lo = max(min(min(lows), 0.9), LOG_TICKS[0])
-    hi = min(max(max(highs), 1.1), LOG_TICKS[-1])
-    return lo / 1.15, hi * 1.15
+    lo = max([t for t in LOG_TICKS if t <= min(min(lows), 0.5)], default=LOG_TICKS[0])
+    hi = min([t for t in LOG_TICKS if t >= max(max(highs), 2.0)], default=LOG_TICKS[-1])
+    return lo, hi
+
+
+def _column_widths(lines: list[tuple[str, Any]], texts: list[str], width_in: float,
+                   header: tuple[str, str, str]) -> list[float]:
+    """Label column as wide as the longest label, text column as wide as its texts, the plot the rest."""
+    size = SMALL_PT + 0.5
+    labels = [text_width_pt(str(item if kind == "header" else item["label"]), size,
+                            "bold" if kind == "header" else "normal") + (0 if kind == "header" else 8)
+              for kind, item in lines]
+    label_in = (max([*labels, text_width_pt(header[0], size, "bold")]) + 12) / 72
+    text_in = (max([text_width_pt(t, size) for t in texts] + [text_width_pt(header[1], size, "bold")])
+               + 3.5 * size + 12) / 72
+    plot_in = max(width_in - label_in - text_in - 0.1, 0.3 * width_in)
+    return [label_in, plot_in, text_in]
 
 
 @styled
@@ -59,12 +74,14 @@ def forest_plot(rows: Sequence[Mapping[str, Any]], *, xlabel: str = "Hazard rati
                 p_formatter: Callable[[float | None], str] = pvalue,
                 columns: tuple[str, str, str] = ("Variable", "HR (95% CI)", "p"),
                 xlim: tuple[float, float] | None = None, color: str = OKABE_ITO[0],
-                width_in: float = FULL_WIDTH_IN, width_ratios: Sequence[float] = (0.40, 0.36, 0.24)) -> Figure:
+                width_in: float = FULL_WIDTH_IN, width_ratios: Sequence[float] | None = None) -> Figure:
     """Hazard ratios on a log axis with a line at 1; label, 'HR (95% CI)' and p as text columns."""
     lines = _layout(rows)
     n = len(lines)
+    ratios = width_ratios or _column_widths(
+        lines, [hr_formatter(r) if _estimable(r) else NOT_ESTIMABLE for r in rows], width_in, columns)
     fig = Figure(figsize=(width_in, ROW_IN * (n + 1) + 0.55), layout="constrained")
-    label_ax, ax, text_ax = fig.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": list(width_ratios)})
+    label_ax, ax, text_ax = fig.subplots(1, 3, sharey=True, gridspec_kw={"width_ratios": list(ratios)})
     lo, hi = xlim or _x_range(rows)
     ys = range(n - 1, -1, -1)
     for y, (kind, item) in zip(ys, lines, strict=True):
@@ -81,17 +98,17 @@ def forest_plot(rows: Sequence[Mapping[str, Any]], *, xlabel: str = "Hazard rati
         hr, low, high = item["hr"], item["ci_lower"], item["ci_upper"]
         ax.plot([max(low, lo), min(high, hi)], [y, y], color=color, linewidth=1.0, solid_capstyle="butt",
                 label="_ci")
-        for end, beyond, marker in ((low, low < lo, "<"), (high, high > hi, ">")):
-            if beyond:
-                ax.plot([lo if marker == "<" else hi], [y], marker=marker, markersize=3.5, color=color,
-                        linestyle="none", label="_clipped", clip_on=False)
+        for beyond, at, marker in ((low < lo, lo, "<"), (high > hi, hi, ">")):
+            if beyond:  # the interval runs off the axis: an arrow head at the edge
+                ax.plot([at], [y], marker=marker, markersize=3.5, color=color, linestyle="none",
+                        label="_clipped", clip_on=False)
         if lo <= hr <= hi:
             ax.plot([hr], [y], marker="s", markersize=4.2, color=color, linestyle="none", label="_hr")
     top = n - 0.5
     for a, head, x, ha in ((label_ax, columns[0], 0.0, "left"), (text_ax, columns[1], 0.02, "left"),
                            (text_ax, columns[2], 0.98, "right")):
         a.text(x, top + 0.55, head, ha=ha, va="center", fontweight="bold")
-    ax.axvline(1.0, color="black", linewidth=0.6, zorder=0)
+    ax.plot([1.0, 1.0], [-0.6, n - 0.5], color="black", linewidth=0.6, zorder=0, label="_null")
     ax.set_xscale("log")
     ax.set_xlim(lo, hi)
     ax.xaxis.set_major_locator(FixedLocator([t for t in LOG_TICKS if lo <= t <= hi]))

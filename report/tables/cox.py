@@ -48,4 +48,4 @@ def cox_table_spec(spec: Spec, table: CoxTable, results: Results, number: int) -
     note = (f"Cox proportional hazards models; ties: {conv.get('ties')}; CI: {conv.get('ci')}; p: Wald test. "
             f"Covariates with univariable p < {models.entry_p:g} entered the multivariable model.")
     return TableSpec(id=table.id, number=number, title=table.title, frame=frame, stub="label",
-                     column_labels=labels, spanners=spanners, footnotes=[note])
+                     column_labels=labels, spanners=spanners, footnotes=[note], wide=len(columns) > 7)

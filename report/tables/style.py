@@ -27,6 +27,7 @@ class TableSpec:
     # (label, columns, level): level 0 sits just above the column labels, 1 above that
     spanners: list[tuple[str, list[str], int]] = field(default_factory=list)
     row_groups: str | None = None  # column of the frame holding a row-group label
+    wide: bool = False  # set on a landscape page in the PDF
     indented_rows: list[int] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
 
