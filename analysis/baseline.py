@@ -32,6 +32,11 @@ def add_group_sizes(spec: Spec, frame: pd.DataFrame, rb: ResultsBuilder) -> None
             key = f"cohort.n.{code}"
             if key not in rb.statistics:
                 rb.add(key, int(counts.get(code, 0)), "N", m)
+        if g.within:
+            parent = spec.groupings[g.within].variable
+            members = {p: [c for c in group_codes(spec, name) if ((frame[parent] == p) & (frame[g.variable] == c)).any()]
+                       for p in group_codes(spec, g.within)}
+            rb.tables.setdefault("groupings", {})[name] = {"within": g.within, "members": members}
 
 
 def add_baseline_table(spec: Spec, table: BaselineTable, frame: pd.DataFrame, rb: ResultsBuilder) -> None:

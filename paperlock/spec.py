@@ -72,10 +72,13 @@ class Variable(_Strict):
 
 
 class Grouping(_Strict):
-    """A way of splitting the cohort (treatment arm, regimen, ...): a categorical variable used as groups."""
+    """A way of splitting the cohort (treatment arm, regimen, ...): a categorical variable used as groups.
+
+    `within` names a coarser grouping this one subdivides (regimens within arms), for the flow chart."""
 
     variable: str
     label: str
+    within: str | None = None
 
 
 class Endpoint(_Strict):

@@ -10,12 +10,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError,
+                    TemplateSyntaxError, select_autoescape)
 from markupsafe import Markup
 
 from paperlock.atomic import atomic_path, atomic_write_text
 from paperlock.errors import PaperlockError
-from paperlock.results import Results
+from paperlock.results import Results, dumps
+from report.figure_build import build_figures
 from paperlock.spec import LoadedSpec
 from report import formatting
 from report.inline import Inline
@@ -76,7 +78,9 @@ def cross_references(loaded: LoadedSpec) -> dict[str, str]:
     return refs
 
 
-def render_html(loaded: LoadedSpec, results: Results) -> str:
+def render_html(loaded: LoadedSpec, results: Results, build_dir: Path | None = None,
+                results_json: str | None = None) -> str:
+    """The manuscript as one self-contained HTML string (figures embedded as SVG data URIs)."""
     env = template_environment(loaded)
     inline = Inline(results, loaded.spec.display)
     tables = build_tables(loaded, results)
@@ -97,11 +101,25 @@ def render_html(loaded: LoadedSpec, results: Results) -> str:
         "sections": loaded.spec.manuscript.sections if loaded.spec.manuscript else ["results"],
         "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number, "wide": t.wide,
                           "html": Markup(render_table_html(t))} for t in tables},
-        "figures": {},
+        "figures": (build_figures(loaded, results, results_json or dumps(results), build_dir)
+                    if build_dir is not None and loaded.spec.figures else {}),
         "css": Markup(env.loader.get_source(env, "manuscript.css")[0]),
         **inline.globals(),
     }
-    return env.get_template("manuscript.html.j2").render(**context)
+    try:
+        return env.get_template("manuscript.html.j2").render(**context)
+    except TemplateError as exc:
+        raise PaperlockError(f"template error: {_template_location(exc)}{exc.message or exc}") from None
+
+
+def _template_location(exc: TemplateError) -> str:
+    """'templates/sections/results.html.j2, line 12: ' from the innermost template frame of the error."""
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.endswith(".j2")]
+    if isinstance(exc, TemplateSyntaxError) and exc.filename:
+        return f"{exc.filename}, line {exc.lineno}: "
+    return f"{frames[-1].filename}, line {frames[-1].lineno}: " if frames else ""
 
 
 def write_pdf(html: str, base_url: Path, target: Path) -> None:
@@ -117,7 +135,7 @@ def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tup
     timings = timings or Timings()
     outputs: dict[str, Path] = {}
     start = time.perf_counter()
-    html = render_html(loaded, results)
+    html = render_html(loaded, results, out_dir)
     timings.record("render html", start)
     if "html" in formats:
         outputs["html"] = out_dir / "manuscript.html"

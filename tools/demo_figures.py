@@ -62,7 +62,7 @@ def waterfall_rows(rng: np.random.Generator) -> list[dict[str, Any]]:
         for change in np.clip(rng.normal(0, 35, n), -100, 90):
             response = "cr" if change <= -99 else "pr" if change <= -30 else "pd" if change >= 20 else "sd"
             rows.append({"best_pct_change": float(change), "response": response, "arm": arm,
-                         "afp_change": str(rng.choice(["decreased", "elevated", None]))})
+                         "afp_change": ("decreased", "elevated", None)[int(rng.integers(3))]})
     rows[3]["response"], rows[3]["best_pct_change"] = "cr", -100.0
     return rows
 

@@ -16,17 +16,27 @@ from paperlock.audit.record import Entry, Record
 TEST_NAMES = {"pearson": "Pearson χ² (no correction)", "yates": "Yates-corrected χ²", "fisher": "Fisher exact"}
 
 
-def _choose_lt5(otherwise: str) -> Callable[[dict[str, float], float], str]:
-    return lambda tests, min_e: "fisher" if min_e < 5 else (otherwise if otherwise in tests else "pearson")
+Chooser = Callable[[dict[str, Any]], str]
 
 
-DECISION_RULES: dict[str, tuple[str, Callable[[dict[str, float], float], str]]] = {
-    "pearson": ("Pearson χ² throughout", lambda t, m: "pearson"),
+def _fisher_below_5(cells: str, otherwise: str) -> Chooser:
+    """Fisher when the smallest expected (or observed) count is below 5, else `otherwise` (Pearson for r x c)."""
+    return lambda row: "fisher" if row[cells] < 5 else (otherwise if otherwise in row["p"] else "pearson")
+
+
+DECISION_RULES: dict[str, tuple[str, Chooser]] = {
+    "pearson": ("Pearson χ² throughout", lambda row: "pearson"),
     "yates": ("Yates χ² for 2×2 tables, Pearson otherwise (R chisq.test default)",
-              lambda t, m: "yates" if "yates" in t else "pearson"),
-    "fisher": ("Fisher exact throughout", lambda t, m: "fisher"),
-    "pearson_or_fisher": ("Fisher when an expected count is below 5, else Pearson χ²", _choose_lt5("pearson")),
-    "yates_or_fisher": ("Fisher when an expected count is below 5, else Yates χ²", _choose_lt5("yates")),
+              lambda row: "yates" if "yates" in row["p"] else "pearson"),
+    "fisher": ("Fisher exact throughout", lambda row: "fisher"),
+    "pearson_or_fisher": ("Fisher when an expected count is below 5, else Pearson χ²",
+                          _fisher_below_5("min_expected", "pearson")),
+    "yates_or_fisher": ("Fisher when an expected count is below 5, else Yates χ²",
+                        _fisher_below_5("min_expected", "yates")),
+    "pearson_or_fisher_observed": ("Fisher when an observed count is below 5, else Pearson χ²",
+                                   _fisher_below_5("min_observed", "pearson")),
+    "yates_or_fisher_observed": ("Fisher when an observed count is below 5, else Yates χ²",
+                                 _fisher_below_5("min_observed", "yates")),
 }
 
 
@@ -76,6 +86,7 @@ def check_categorical(rec: Record) -> tuple[list[Finding], dict[str, Any]]:
         match = sorted(name for name, p in tests.items() if _reproduces(p, e))
         rows.append({"id": e.id, "place": e.place, "key": e.key, "printed": e.printed, "table": table,
                      "levels": levels, "min_expected": fmt(min_expected(table)),
+                     "min_observed": min(min(r) for r in table),
                      "p": {k: fmt(v) for k, v in sorted(tests.items())}, "reproduced_by": match})
         if not match:
             nearest = min(tests, key=lambda k: abs(tests[k] - e.value))
@@ -102,7 +113,7 @@ def _infer_rules(rows: list[dict[str, Any]]) -> dict[str, Any]:
         mine = [r for r in rows if r["place"] == place]
         scores = {}
         for name, (_, choose) in DECISION_RULES.items():
-            chosen = [choose(r["p"], r["min_expected"]) for r in mine]
+            chosen = [choose(r) for r in mine]
             scores[name] = sum(c in r["reproduced_by"] for c, r in zip(chosen, mine, strict=True))
         best = max(scores.values())
         out[place] = {"p_values": len(mine), "reproduced": scores,

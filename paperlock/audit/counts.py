@@ -38,8 +38,16 @@ def _count_for(rec: Record, e: Entry) -> Entry | None:
     return same[0] if same else rec.canonical(nkey)
 
 
-def _sum_of_printed_parts(rec: Record, e: Entry) -> list[Entry] | None:
+def _sum_of_printed_parts(rec: Record, entries: list[Entry]) -> list[Entry] | None:
     """Component percentages printed in the same place whose sum equals this percentage (ORR = CR% + PR%)."""
+    for e in entries:
+        found = _sum_in_place(rec, e)
+        if found:
+            return found
+    return None
+
+
+def _sum_in_place(rec: Record, e: Entry) -> list[Entry] | None:
     nkey = e.key[: -len("pct")] + "n"
     for ident in rec.identities:
         if ident.get("relation") != "sum" or "total" not in ident or not isinstance(ident["total"], str):
@@ -82,7 +90,8 @@ def check_percentages(rec: Record) -> tuple[list[Finding], dict[str, Any]]:
         if "half_up" in rules or "half_even" in rules:
             continue
         groups.setdefault((e.key, e.printed, n, d), []).append(e)
-    for (key, printed, n, d), entries in sorted(groups.items()):
+    for (_, _, n, d), entries in sorted(groups.items()):
+        entries.sort(key=lambda x: (not x.is_table, x.place))
         findings.append(_percentage_finding(rec, entries, n, d))
     summary = {"by_place": tally, "not_checkable": sorted(unchecked),
                "rules_compared": list(RULES)}
@@ -108,7 +117,7 @@ def _percentage_finding(rec: Record, entries: list[Entry], n: int, d: int) -> Fi
     unit = 10.0 ** (-e.decimals)
     severity: Severity = "rounding-level" if gap <= unit else "moderate" if gap <= 2 else "gross"
     reasons: list[str] = []
-    parts = _sum_of_printed_parts(rec, e)
+    parts = _sum_of_printed_parts(rec, entries)
     if parts:
         evidence["sum_of_printed_parts"] = {x.key: x.printed for x in parts}
         reasons.append(f"it equals the sum of the printed component percentages "
@@ -192,8 +201,8 @@ def _judge(rec: Record, ident: dict[str, Any], relation: str, total_key: str, pa
     if relation == "sum" and s != total:
         diff = s - total
         return Finding("identity", f"identity/{total_key}", "gross" if abs(diff) > 1 else "moderate",
-                       f"{ident['name']}: {fmt(s)} vs {fmt(total)}",
-                       f"The parts add up to {fmt(s)}, the printed total is {fmt(total)} (difference {fmt(diff)}).",
+                       f"{ident['name']}: {s:g} vs {total:g}",
+                       f"The parts add up to {s:g}, the printed total is {total:g} (difference {diff:g}).",
                        _places(rec, [total_key, *parts]), (total_key, *parts), ev)
     if relation == "at_most":
         over = {k: v for k, v in values.items() if v is not None and v > total}
@@ -233,11 +242,12 @@ def _implied_sum(rec: Record, ident: dict[str, Any]) -> list[Finding]:
         ev = {"percentages": {e.key: e.printed for e in pct_entries},  # type: ignore[union-attr]
               "denominators": [fmt(d) for d in dens], "implied_counts": implied, "implied_totals": sums,
               "printed_total": total, "assumption": ident.get("assumption", "")}
-        shown = " + ".join(f"{'/'.join(map(str, c)) or '?'}/{fmt(d)}" for c, d in zip(implied, dens, strict=True))
+        shown = " + ".join(f"{'/'.join(map(str, c)) or '?'} of {d:g}" for c, d in zip(implied, dens, strict=True))
         out.append(Finding(
-            "identity", f"identity/{keys[0]}", "moderate", f"{ident['name']}: {sums} vs {fmt(total)}",
-            f"The percentages imply {shown} = {', '.join(map(str, sums)) or 'no integer count'}, but the table "
-            f"gives {fmt(total)} (assuming {ident.get('assumption', 'the stated denominators')}).",
+            "identity", f"identity/{keys[0]}", "moderate",
+            f"{ident['name']}: {', '.join(map(str, sums))} vs {total:g}",
+            f"The percentages imply {shown} = {', '.join(map(str, sums)) or 'no integer count'}, but the tables "
+            f"give {total:g} (assuming {ident.get('assumption', 'the stated denominators')}).",
             _places(rec, list(keys)), keys, ev))
     return out
 

@@ -104,7 +104,8 @@ def _p_point(est: Estimate, z: float) -> float:
     return 2 * stats.norm.sf(abs(z * (a + b) / (b - a))) if b > a else 1.0
 
 
-def check_estimate(est: Estimate, z: float, alpha: float) -> list[Finding]:
+def check_estimate(est: Estimate, z: float, alpha: float,
+                   same_p: dict[str, list[Estimate]] | None = None) -> list[Finding]:
     out: list[Finding] = []
     ev_base: dict[str, Any] = {"printed": est.shown, "place": est.place}
     if est.uncertain:
@@ -145,12 +146,18 @@ def check_estimate(est: Estimate, z: float, alpha: float) -> list[Finding]:
         severity = ("rounding-level" if _overlap(loose, (max(est.p.value - 3 * est.p.half_unit, 0),
                                                           est.p.value + 3 * est.p.half_unit))
                     else "gross" if wrong_side or not 1 / 3 <= factor <= 3 else "moderate")
+        twins = [o for o in (same_p or {}).get(est.p.printed, []) if o.stem != est.stem and est.p.decimals >= 3
+                 and _overlap(wald_p_interval(o.lower, o.upper, z), (o.p.low, o.p.high))]  # type: ignore[union-attr]
+        hint = (f" The same p is printed, consistently with its own CI, for {twins[0].covariate} in "
+                f"{twins[0].place} ({twins[0].model}): possibly copied." if twins else "")
+        ev = {**ev_base, "implied_p_interval": [fmt(implied[0]), fmt(implied[1])], "implied_p": fmt(point),
+              "printed_p_interval": [fmt(printed[0]), fmt(printed[1])]}
+        if twins:
+            ev["same_printed_p"] = [f"{o.place}/{o.stem}" for o in twins]
         out.append(_finding(
             "wald-p", est, severity, f"{est.shown}: p does not match the CI",
             f"The CI implies a Wald p of about {point:.3g} (between {implied[0]:.3g} and {implied[1]:.3g} for every "
-            f"rounding of the printed bounds), not {est.p.printed}.",
-            {**ev_base, "implied_p_interval": [fmt(implied[0]), fmt(implied[1])], "implied_p": fmt(point),
-             "printed_p_interval": [fmt(printed[0]), fmt(printed[1])]}))
+            f"rounding of the printed bounds), not {est.p.printed}.{hint}", ev))
     # CI excluding 1 versus p < alpha.
     excludes = est.lower.value > 1 or est.upper.value < 1
     touches = 1.0 in (est.lower.value, est.upper.value) or est.p.value == alpha
@@ -226,10 +233,15 @@ def check_cox(rec: Record) -> tuple[list[Finding], dict[str, Any]]:
     level = float(rec.fact("ci_level", 0.95))
     z = float(stats.norm.ppf(0.5 + level / 2))
     ests = estimates(rec)
-    findings = [f for e in ests for f in check_estimate(e, z, alpha)]
+    same_p: dict[str, list[Estimate]] = {}
+    for e in ests:
+        if e.p is not None:
+            same_p.setdefault(e.p.printed, []).append(e)
+    findings = [f for e in ests for f in check_estimate(e, z, alpha, same_p)]
     findings += check_entry_rule(rec, ests)
     findings += check_duplicate_ci(ests)
     with_p = [e for e in ests if e.p is not None]
     consistent = sum(_overlap(wald_p_interval(e.lower, e.upper, z), (e.p.low, e.p.high))  # type: ignore[union-attr]
                      for e in with_p)
-    return findings, {"estimates": len(ests), "with_p": len(with_p), "wald_p_consistent": consistent, "z": fmt(z, 6)}
+    return findings, {"estimates": len(ests), "with_p": len(with_p), "wald_p_consistent": int(consistent),
+                      "z": fmt(z, 6)}

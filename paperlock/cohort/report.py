@@ -90,7 +90,8 @@ def render_markdown(rep: dict[str, Any]) -> str:
     if rep.get("conflicting_keys"):
         out += ["", "Keys printed with different values in different places (the table's value is the target): "
                 + ", ".join(f"`{k}`" for k in rep["conflicting_keys"]), ""]
-    out += ["", "## Failing targets", "", "| entry | printed | cohort | difference | tier |", "|---|---:|---:|---:|---|"]
+    out += ["", "## Failing targets", "", "| entry | printed | cohort | difference | tier |",
+            "|---|---:|---:|---:|---|"]
     for r in rep["entries"]:
         if r["pass"] is False and not r["excluded"]:
             out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {r['difference']:+.4f} | {r['tier']} |")

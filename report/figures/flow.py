@@ -146,6 +146,10 @@ def flow_chart(facts: Mapping[str, Any], *, width_in: float = FULL_WIDTH_IN, mai
     groups: list[Mapping[str, Any]] = list(facts.get("groups", []))
     if not stages:
         raise ValueError("a flow chart needs at least one stage")
+    misplaced = [i for i in exits if not 0 <= i < len(stages) - 1]
+    if misplaced:
+        raise ValueError(f"side boxes must sit between two stages; 'after' = {misplaced[0]} "
+                         f"with {len(stages)} stages")
 
     fig = Figure(figsize=(width_in, 4.0))
     ax = fig.add_axes((0, 0, 1, 1))

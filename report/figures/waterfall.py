@@ -103,6 +103,7 @@ def waterfall_plot(rows: Sequence[Mapping[str, Any]], *, facet_by: str | None = 
             handles.append(Line2D([], [], linestyle="none", marker=marker, markersize=4, markeredgewidth=0.6,
                                   color="black", markerfacecolor="black" if filled else "white",
                                   label=marker_labels.get(code, code)))
-    fig.legend(handles=handles, loc="outside upper center", ncol=len(handles), handlelength=1.0,
-               handleheight=0.9, columnspacing=1.4, handletextpad=0.5, fontsize=SMALL_PT)
+    if handles:
+        fig.legend(handles=handles, loc="outside upper center", ncol=len(handles), handlelength=1.0,
+                   handleheight=0.9, columnspacing=1.4, handletextpad=0.5, fontsize=SMALL_PT)
     return fig

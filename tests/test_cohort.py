@@ -1,0 +1,140 @@
+"""Tests of the synthetic-cohort generator (paperlock.cohort) and of the committed cohort.
+
+Reference values for the Cox kernel come from R 4.x, survival::coxph(ties = "breslow"):
+
+    library(survival)
+    t <- c(5, 8, 8, 12, 15, 15, 15, 20, 22, 30, 31, 40)
+    e <- c(1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0)
+    x <- c(1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0)
+    z <- c(0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0)
+    f <- coxph(Surv(t, e) ~ x, ties = "breslow"); coef(f); sqrt(vcov(f))
+    g <- coxph(Surv(t, e) ~ x + z, ties = "breslow"); coef(g); sqrt(diag(vcov(g)))
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from paperlock.cohort.fast_survival import cox_multi, cox_uni, km_median_spss
+from paperlock.cohort.quantile_values import mann_whitney_p, quantile_type7
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+
+T = np.array([5, 8, 8, 12, 15, 15, 15, 20, 22, 30, 31, 40], dtype=float)
+E = np.array([1, 1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0])
+XX = np.array([1, 0, 1, 1, 0, 1, 0, 0, 1, 0, 1, 0])
+ZZ = np.array([0, 0, 1, 1, 1, 0, 0, 1, 0, 1, 1, 0])
+
+
+def test_cox_uni_matches_lifelines_without_ties() -> None:
+    from lifelines import CoxPHFitter
+
+    rng = np.random.default_rng(7)
+    t = rng.exponential(100, 60) + rng.random(60)
+    e = (rng.random(60) < 0.7).astype(int)
+    x = (rng.random(60) < 0.4).astype(int)
+    ref = CoxPHFitter().fit(pd.DataFrame({"t": t, "e": e, "x": x}), "t", "e")
+    fit = cox_uni(t, e, x[:, None])
+    assert fit.beta[0] == pytest.approx(ref.params_["x"], abs=2e-4)
+    assert fit.se[0] == pytest.approx(ref.standard_errors_["x"], abs=2e-4)
+
+
+def test_cox_breslow_ties_match_r() -> None:
+    ref_uni = _r_reference()
+    if ref_uni is None:
+        pytest.skip("Rscript with survival not available")
+    b1, s1, b2, s2 = ref_uni
+    fit = cox_uni(T, E, XX[:, None])
+    assert fit.beta[0] == pytest.approx(b1, abs=1e-6)
+    assert fit.se[0] == pytest.approx(s1, abs=1e-6)
+    multi = cox_multi(T, E, np.column_stack([XX, ZZ]))
+    np.testing.assert_allclose(multi.beta, b2, atol=1e-6)
+    np.testing.assert_allclose(multi.se, s2, atol=1e-6)
+
+
+def _r_reference():
+    code = ("suppressMessages(library(survival));t<-c(5,8,8,12,15,15,15,20,22,30,31,40);"
+            "e<-c(1,1,0,1,1,1,0,1,0,1,1,0);x<-c(1,0,1,1,0,1,0,0,1,0,1,0);z<-c(0,0,1,1,1,0,0,1,0,1,1,0);"
+            "f<-coxph(Surv(t,e)~x,ties='breslow');g<-coxph(Surv(t,e)~x+z,ties='breslow');"
+            "cat(coef(f),sqrt(vcov(f)),coef(g),sqrt(diag(vcov(g))),sep=' ')")
+    try:
+        out = subprocess.run(["Rscript", "-e", code], capture_output=True, text=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    v = [float(x) for x in out.stdout.split()]
+    return v[0], v[1], v[2:4], v[4:6]
+
+
+def test_km_median_spss_against_hand_computation() -> None:
+    # S: 10 at risk; events at 1,2,3,4,5,6 (one each), no censoring -> S(5) = 0.5 exactly, S(6) = 0.4
+    t = np.arange(1, 11, dtype=float)
+    e = np.ones(10, dtype=int)
+    m = km_median_spss(t, e)
+    assert m.median == 5.0 and m.exactly_half
+    # Greenwood var at 5: 0.25 * sum_{n=10..6} 1/(n(n-1)) = 0.25 * (1/5 - 1/10) = 0.025
+    # density: u = 4 (S = 0.6 >= 0.55), l = 6 (S = 0.4 <= 0.45): f = 0.2 / 2 = 0.1
+    se = np.sqrt(0.025) / 0.1
+    assert m.lower == pytest.approx(5 - 1.959963984540054 * se)
+    assert m.upper == pytest.approx(5 + 1.959963984540054 * se)
+
+
+def test_quantile_type7_and_mann_whitney_match_r() -> None:
+    # R: quantile(c(1, 3, 4, 9, 10, 12), c(.25, .5, .75)) -> 3.25 6.5 9.75
+    v = np.array([1, 3, 4, 9, 10, 12], dtype=float)
+    assert [quantile_type7(v, p) for p in (0.25, 0.5, 0.75)] == [3.25, 6.5, 9.75]
+    # R: wilcox.test(c(1,2,2,5,7), c(3,4,6,8,9,9), exact = FALSE)$p.value -> 0.08143973 (continuity corrected)
+    p = mann_whitney_p(np.array([1, 2, 2, 5, 7.0]), np.array([3, 4, 6, 8, 9, 9.0]), continuity=True)
+    assert p == pytest.approx(0.08143973, abs=1e-7)
+
+
+@pytest.mark.skipif(not (DATA / "cohort.csv").exists(), reason="committed cohort not generated")
+class TestCommittedCohort:
+    def test_shape_and_synthetic_label(self) -> None:
+        df = pd.read_csv(DATA / "cohort.csv")
+        assert len(df) == 70 and df["patient_id"].is_unique
+        assert set(df["arm"]) == {"TKI", "TKI-ICI"}
+        d = yaml.safe_load((DATA / "dictionary.yaml").read_text())
+        assert d["synthetic"] is True and set(df.columns) <= set(d["columns"])
+
+    def test_survival_structure(self) -> None:
+        df = pd.read_csv(DATA / "cohort.csv")
+        assert (df["pfs_days"] <= df["os_days"]).all()
+        assert (df["pfs_event"] == df["os_event"]).all()
+        assert df["pfs_event"].sum() == 51
+
+    def test_response_and_pct_change_consistent(self) -> None:
+        df = pd.read_csv(DATA / "cohort.csv")
+        ch, r = df["best_pct_change"], df["best_response"]
+        assert (ch[r == "CR"] == -100).all() and (ch[r == "PR"] <= -30).all()
+        assert (ch[r == "PD"] >= 20).all() and ch[r == "SD"].between(-30, 20, inclusive="neither").all()
+
+    def test_screening_flow(self) -> None:
+        s = pd.read_csv(DATA / "screening.csv", keep_default_na=False)
+        assert len(s) == 85 and (s["status"] == "enrolled").sum() == 70
+        assert (s["eligible"] == "yes").sum() == 76
+
+    def test_exact_tier_targets_met(self) -> None:
+        """Counts, percentages, Table 1 quartiles and KM medians: exact at printed precision."""
+        rep = json.loads((DATA / "calibration.json").read_text())
+        fails = [e["id"] for e in rep["entries"] if e["tier"] == "exact" and e["pass"] is False
+                 and not e["excluded"] and not e["key"].startswith("km.")]
+        assert fails == []
+
+
+def test_quick_run_is_deterministic(tmp_path: Path) -> None:
+    outs = []
+    for k in range(2):
+        out = tmp_path / f"run{k}"
+        subprocess.run([sys.executable, "-m", "paperlock.cohort", "--quick", "--quiet", "--out", str(out)],
+                       cwd=ROOT, check=True, timeout=300)
+        outs.append((out / "cohort.csv").read_bytes())
+    assert outs[0] == outs[1]
