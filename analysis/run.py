@@ -8,6 +8,7 @@ import pandas as pd
 
 from analysis.baseline import add_baseline_table, add_group_sizes
 from analysis.cox_models import add_cox_models
+from analysis.cutpoints import add_cutpoint
 from analysis.flow import add_flow
 from analysis.listings import add_listings
 from analysis.load import read_cohort
@@ -59,6 +60,8 @@ def compute(loaded: LoadedSpec) -> Results:
         add_graded_event_table(spec, table, frame, raw, rb)
     add_flow(loaded, raw, rb)
     add_listings(spec, frame, raw, rb)
+    for search in spec.cutpoints:
+        add_cutpoint(spec, search, frame, raw, rb)
     inputs = {spec.data.cohort: sha256_file(cohort_path)}
     for extra in (spec.data.dictionary, spec.flow.file if spec.flow else None):
         if extra and loaded.resolve(extra).is_file():

@@ -282,6 +282,18 @@ class Listing(_Strict):
     descending: bool = True
 
 
+class CutpointSearch(_Strict):
+    """A data-driven cut-point for a continuous variable (maximally selected log-rank statistic, as X-tile does),
+    always reported with a selection-adjusted p-value, never with a naive one alone."""
+
+    variable: str
+    endpoint: str
+    min_prop: float = 0.1
+    max_prop: float = 0.9
+    permutations: int = 1000
+    seed: int = 1
+
+
 class Study(_Strict):
     id: str
     title: str
@@ -311,6 +323,7 @@ class Spec(_Strict):
     graded_event_tables: list[GradedEventTable] = Field(default_factory=list)
     flow: FlowFacts | None = None
     listings: dict[str, Listing] = Field(default_factory=dict)
+    cutpoints: list[CutpointSearch] = Field(default_factory=list)
     survival_tables: list[SurvivalTable] = Field(default_factory=list)
     cox_tables: list[CoxTable] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)

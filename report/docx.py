@@ -25,7 +25,7 @@ from pathlib import Path
 import lxml.html
 from docx import Document
 from docx.document import Document as DocxDocument
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
@@ -54,6 +54,9 @@ CELL_MARGINS = Pt(8)       # left + right cell margins
 KEEP_TOGETHER_ROWS = 30    # tables up to this many rows are kept on one page when they fit
 RULE_THICK, RULE_THIN, RULE_SPANNER = 12, 6, 4  # border widths in eighths of a point: 1.5, 0.75, 0.5 pt
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3"}
+PARAGRAPH_STYLES = {"blockquote": "Quote", "pre": "Colophon Text"}
+BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table", "ul", "ol", "section", "div",
+              "blockquote", "pre", "main", "article", "header", "footer", "aside", "nav"}
 SKIPPED = {"style", "script", "title", "head", "meta", "link"}
 
 
@@ -475,18 +478,37 @@ def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table 
 
 # ------------------------------------------------------------------------------------------- the document
 class DocxWriter:
-    """Walks the manuscript HTML body once, appending Word content in document order."""
+    """Walks the manuscript HTML body once, appending Word content in document order.
+
+    A table too wide for a portrait page goes on a landscape page (a section of its own), as journals ask.
+    """
 
     def __init__(self, doc: DocxDocument, build_dir: Path) -> None:
         self.doc = doc
         self.build_dir = Path(build_dir)
         self.bookmarks = 0
+        self.style_ids = {style.name: style.style_id for style in doc.styles}
+
+    @property
+    def text_width(self) -> int:
+        section = self.doc.sections[-1]
+        return int(section.page_width - section.left_margin - section.right_margin)
+
+    def orient(self, landscape: bool) -> None:
+        """Start a new section (on a new page) when the orientation changes."""
+        if (self.doc.sections[-1].orientation == WD_ORIENT.LANDSCAPE) == landscape:
+            return
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = (PAGE_HEIGHT, PAGE_WIDTH) if landscape else (PAGE_WIDTH,
+                                                                                                 PAGE_HEIGHT)
 
     def paragraph(self, el: HtmlElement, style: str) -> Paragraph | None:
         segments = inline_segments(el)
         if not segments:
             return None
-        paragraph = self.doc.add_paragraph(style=style)
+        paragraph = self.doc.add_paragraph()
+        paragraph._p.style = self.style_ids[style]
         add_inline(paragraph, segments)
         return paragraph
 
@@ -497,14 +519,17 @@ class DocxWriter:
             add_bookmark(paragraph, bookmark_name(target_id), self.bookmarks)
 
     def table_figure(self, el: HtmlElement) -> None:
-        self.caption(el.find("figcaption"), "Caption", el.get("id", ""))
         tables = el.xpath(".//table")
         if not tables:
             raise PaperlockError(f"table {el.get('id')!r} in the manuscript HTML has no <table>")
-        add_table(self.doc, tables[0])
-        notes = table_notes(tables[0])
-        for note in notes:
-            self.paragraph(note, "Table Note")
+        grid = table_grid(tables[0])
+        self.orient(not grid.fits(int(TEXT_WIDTH)))
+        self.caption(el.find("figcaption"), "Caption", el.get("id", ""))
+        add_table(self.doc, grid, self.text_width)
+        for i, note in enumerate(grid.notes):
+            paragraph = self.paragraph(note, "Table Note")
+            if paragraph is not None and i < len(grid.notes) - 1:
+                paragraph.paragraph_format.keep_with_next = True
         spacer = self.doc.add_paragraph(style="Table Note")  # air between the table (or its notes) and the prose
         spacer.paragraph_format.space_after = Pt(6)
 
@@ -515,20 +540,21 @@ class DocxWriter:
         path = self.build_dir / img.get("data-png")
         if not path.is_file():
             raise PaperlockError(f"figure {el.get('id')!r}: {path} does not exist; render the figures first")
+        self.orient(False)
         native = Image.from_file(str(path)).width
         paragraph = self.doc.add_paragraph(style="Figure")
-        run = paragraph.add_run()
-        shape = run.add_picture(str(path), width=min(native, TEXT_WIDTH))
+        shape = paragraph.add_run().add_picture(str(path), width=min(native, self.text_width))
         doc_pr = shape._inline.docPr
         doc_pr.set("descr", img.get("alt", ""))
         doc_pr.set("name", path.name)
         self.caption(el.find("figcaption"), "Figure Caption", el.get("id", ""))
 
     def colophon(self, el: HtmlElement) -> None:
+        self.orient(False)
         self.doc.add_paragraph(style="Normal").paragraph_format.space_after = Pt(12)
         for child in el:
             if child.tag == "table":
-                add_table(self.doc, child, style="Colophon Text", rules=False)
+                add_table(self.doc, table_grid(child), self.text_width, style="Colophon Text", rules=False)
             elif isinstance(child.tag, str):
                 self.block(child)
 
@@ -536,30 +562,28 @@ class DocxWriter:
         tag, classes = el.tag, set(el.get("class", "").split())
         if not isinstance(tag, str) or tag in SKIPPED:
             return
-        if tag in HEADINGS:
-            self.paragraph(el, HEADINGS[tag])
-        elif tag == "p":
-            self.paragraph(el, "Synthetic Notice" if "synthetic" in classes else "Normal")
-        elif tag == "figure" and "table" in classes:
+        if tag == "figure" and "table" in classes:
             self.table_figure(el)
-        elif tag == "figure":
+            return
+        if tag == "figure":
             self.image_figure(el)
         elif tag == "section" and "colophon" in classes:
             self.colophon(el)
-        elif tag in ("ul", "ol"):
-            style = "List Bullet" if tag == "ul" else "List Number"
-            for li in el.findall("li"):
-                self.paragraph(li, style)
         elif tag == "table":
-            add_table(self.doc, el)
-        elif tag in ("blockquote", "pre"):
-            self.paragraph(el, "Quote" if tag == "blockquote" else "Colophon Text")
-        else:  # section, div, main, article, header, footer: containers
-            if el.text and el.text.strip():
-                self.paragraph(el, "Normal")
+            self.orient(False)
+            add_table(self.doc, table_grid(el), self.text_width)
+        elif tag in ("section", "div", "main", "article", "header", "footer", "aside", "nav") and any(
+                isinstance(c.tag, str) and c.tag in BLOCK_TAGS for c in el):
+            for child in el:
+                self.block(child)
+        else:
+            self.orient(False)
+            if tag in ("ul", "ol"):
+                for li in el.findall("li"):
+                    self.paragraph(li, "List Bullet" if tag == "ul" else "List Number")
             else:
-                for child in el:
-                    self.block(child)
+                self.paragraph(el, HEADINGS.get(tag) or PARAGRAPH_STYLES.get(tag) or (
+                    "Synthetic Notice" if "synthetic" in classes else "Normal"))
 
 
 def _set_core_properties(doc: DocxDocument, title: str) -> None:

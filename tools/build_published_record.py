@@ -347,7 +347,8 @@ TABLE6_ROWS = {
     "Immune-related AEs": "immune_related", "Myocarditis": "myocarditis", "Interstitial pneumonia":
     "interstitial_pneumonia", "Dose reduction": "dose_reduction", "Discontinuation": "discontinuation",
 }
-TABLE6_COLUMNS = [("any", "tki", "Any grade / TKI group (n = 21)"), ("any", "tki_ici", "Any grade / TKI-ICI group (n = 49)"),
+TABLE6_COLUMNS = [("any", "tki", "Any grade / TKI group (n = 21)"),
+                  ("any", "tki_ici", "Any grade / TKI-ICI group (n = 49)"),
                   ("g3plus", "tki", "Grade 3/4 / TKI group (n = 21)"),
                   ("g3plus", "tki_ici", "Grade 3/4 / TKI-ICI group (n = 49)")]
 
@@ -628,7 +629,8 @@ claims:
   - {place: text2.5, where: {sentence: 5}, type: significant_includes, model: cox.tki_ici.os.multi,
      members: [afp_gt400], says: "AFP stayed an independent predictor of OS in the TKI-ICI cohort"}
   - {place: text2.5, where: {sentence: 5}, type: significant_includes, model: cox.tki_ici.pfs.multi,
-     members: [anri_high], direction: protective, says: "high ANRI was associated with better PFS in the TKI-ICI cohort"}
+     members: [anri_high], direction: protective,
+     says: "high ANRI was associated with better PFS in the TKI-ICI cohort"}
   - {place: abstract, where: {sentence: 5}, type: significant_includes, model: cox.tki_ici.pfs.multi,
      members: [anri_high], says: "high ANRI was an independent PFS predictor in the TKI-ICI cohort"}
   - {place: abstract, where: {sentence: 5}, type: significant_set, model: cox.tki_ici.os.multi,

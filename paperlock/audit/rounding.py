@@ -19,10 +19,8 @@ def round_to(x: Fraction, decimals: int, rule: str) -> Fraction:
     elif rule == "half_up":
         digits = floor + (1 if rest >= Fraction(1, 2) else 0)
     elif rule == "half_even":
-        if rest == Fraction(1, 2):
-            digits = floor + (floor % 2)
-        else:
-            digits = floor + (1 if rest > Fraction(1, 2) else 0)
+        up = rest > Fraction(1, 2) or (rest == Fraction(1, 2) and floor % 2 == 1)
+        digits = floor + (1 if up else 0)
     else:
         raise ValueError(f"unknown rounding rule {rule}")
     return Fraction(digits) / scale

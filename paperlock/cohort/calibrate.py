@@ -92,10 +92,7 @@ def cox_targets(record: Record, settings: dict[str, Any], cov_names: list[str]) 
             continue
         _, pop, ep, model, cov, stat = parts
         value = record.value(key)
-        if stat == "hr":
-            tol = float(tiers[f"cox_{model}_hr"]["abs"])
-        else:
-            tol = float(tiers[f"cox_{model}_ci"]["rel"]) * value
+        tol = float(tiers[f"cox_{model}_hr"]["abs"]) if stat == "hr" else float(tiers[f"cox_{model}_ci"]["rel"]) * value
         out.append(CoxTarget(pop, ep, model, cov, stat, value, tol))
     return out
 
@@ -328,7 +325,7 @@ class Search:
 
 def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dict[str, float],
            progress: Progress, t0: float, t1: float, protect_km: bool = False) -> None:
-    cal, s, d = search.cal, search.s, search.cal.design
+    s, d = search.s, search.cal.design
     names = list(moves)
     probs = np.array([moves[k] for k in names], dtype=float)
     probs /= probs.sum()
@@ -372,10 +369,8 @@ def _propose(kind: str, s: State, d: Design, rng: np.random.Generator, swap_cols
         i = int(rng.integers(n))
         arr = s.pfs if kind == "pfs" else s.os
         old = int(arr[i])
-        if rng.random() < 0.5:
-            new = old + int(rng.integers(-6, 7))
-        else:
-            new = int(round(old * math.exp(rng.normal(0, 0.35))))
+        small = rng.random() < 0.5
+        new = old + int(rng.integers(-6, 7)) if small else int(round(old * math.exp(rng.normal(0, 0.35))))
         new = min(max(new, 1), MAX_DAYS)
         if new == old:
             return None
