@@ -115,3 +115,16 @@ def test_row_order_changes_nothing(mini, tmp_path: Path):
         else:
             assert other.statistics[key].value == pytest.approx(stat.value, rel=1e-9, abs=1e-12), key
     assert dumps(res).count("\n") == dumps(other).count("\n")
+
+
+def test_cutpoint_permutation_p_ignores_row_order():
+    """Regression: the seeded permutation p once depended on the order of tied marker values in the input."""
+    from analysis.stats.cutpoint import max_logrank_cutpoint
+
+    rng = np.random.default_rng(5)
+    marker = rng.integers(0, 6, 60).astype(float)
+    time, event = rng.exponential(10, 60), rng.integers(0, 2, 60)
+    a = max_logrank_cutpoint(marker, time, event, n_perm=300, seed=1)
+    idx = rng.permutation(60)
+    b = max_logrank_cutpoint(marker[idx], time[idx], event[idx], n_perm=300, seed=1)
+    assert (a.cutpoint, a.p_permutation) == (b.cutpoint, b.p_permutation)

@@ -88,7 +88,8 @@ def max_logrank_cutpoint(marker, time, event, min_prop: float = 0.1, max_prop: f
     if not 0 < min_prop < max_prop < 1:
         raise ValueError("need 0 < min_prop < max_prop < 1")
     a = logrank_scores(t, e)
-    order = np.argsort(x, kind="stable")
+    # canonical order (marker, then score) so the seeded permutations do not depend on the input row order
+    order = np.lexsort((a, x))
     xs, a_sorted = x[order], a[order]
     last_of_value = np.flatnonzero(np.r_[xs[1:] != xs[:-1], True])  # prefix end for "marker <= value"
     prop = (last_of_value + 1) / n
