@@ -9,7 +9,7 @@ RESULTS_DEPS := $(STUDY)/study.yaml $(wildcard $(STUDY)/data/*.csv $(STUDY)/data
                 $(shell find analysis paperlock -name '*.py' -not -path '*/audit/*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help env report results test lint bench audit-paper cohort clean
+.PHONY: help env report results test lint bench audit-paper audit cohort clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ bench: $(ENV) ## time each stage, cold and warm, as ratios to a bare python star
 
 audit-paper: $(ENV) ## audit the published record for internal consistency
 	@$(CLI) audit-paper
+
+audit: results ## audit every published number against results.json (build/audit)
+	@$(CLI) audit --study $(STUDY)
 
 cohort: $(ENV) ## regenerate the synthetic cohort from the published record
 	@$(PY) -m paperlock.cohort

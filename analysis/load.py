@@ -6,10 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.package_data import is_package_source, read_package_cohort
 from paperlock.errors import PaperlockError
 
 
-def read_cohort(path: Path) -> pd.DataFrame:
+def read_cohort(path: Path | str) -> pd.DataFrame:
+    if isinstance(path, str) and is_package_source(path):  # 'package:<module>:<function>'
+        return read_package_cohort(path)
+    path = Path(path)
     if not path.is_file():
         raise PaperlockError(f"{path}: cohort file not found")
     try:

@@ -13,6 +13,7 @@ from analysis.flow import add_flow
 from analysis.listings import add_listings
 from analysis.load import read_cohort
 from analysis.outcomes import add_graded_event_table, add_outcome_table
+from analysis.package_data import is_package_source, package_input
 from analysis.survival import add_survival
 from analysis.variables import derive_all
 from paperlock.provenance import git_commit, package_versions, sha256_file
@@ -42,8 +43,9 @@ def _numeric_endpoints(loaded: LoadedSpec, raw: pd.DataFrame, source: Path) -> p
 
 def compute(loaded: LoadedSpec) -> Results:
     spec = loaded.spec
-    cohort_path = loaded.resolve(spec.data.cohort)
-    raw = read_cohort(cohort_path)
+    packaged = is_package_source(spec.data.cohort)
+    cohort_path = Path(spec.data.cohort) if packaged else loaded.resolve(spec.data.cohort)
+    raw = read_cohort(spec.data.cohort if packaged else cohort_path)
     raw = _numeric_endpoints(loaded, raw, cohort_path)
     frame = derive_all(spec, raw, cohort_path)
     rb = ResultsBuilder()
@@ -62,7 +64,8 @@ def compute(loaded: LoadedSpec) -> Results:
     add_listings(spec, frame, raw, rb)
     for search in spec.cutpoints:
         add_cutpoint(spec, search, frame, raw, rb)
-    inputs = {spec.data.cohort: sha256_file(cohort_path)}
+    inputs = (dict([package_input(spec.data.cohort, raw)]) if packaged
+              else {spec.data.cohort: sha256_file(cohort_path)})
     for extra in (spec.data.dictionary, spec.flow.file if spec.flow else None):
         if extra and loaded.resolve(extra).is_file():
             inputs[extra] = sha256_file(loaded.resolve(extra))

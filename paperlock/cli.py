@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "results": ("paperlock.commands.results", "compute every statistic into results.json"),
     "report": ("paperlock.commands.report", "render the manuscript (HTML, PDF) from results.json"),
     "audit-paper": ("paperlock.audit.paper", "audit the published record for internal consistency"),
+    "audit": ("paperlock.audit.reproduction", "audit every published number against results.json"),
 }
 
 

@@ -144,16 +144,49 @@ class SurvivalAnalysis(_Strict):
 
 
 class CoxCovariate(_Strict):
-    """A binary covariate: 1 where `variable` equals `level`, 0 for its other levels (missing rows are dropped)."""
+    """One covariate of a Cox model, by `type`:
+
+    * `indicator` (default): 1 where the categorical `variable` equals `level`, 0 for its other levels;
+    * `continuous`: the numeric `variable` divided by `per`, so the HR is per `per` units (e.g. per 10 years);
+    * `categorical`: one indicator per level other than `reference`, all in the same model; each level's
+      result is keyed `<key>_<level code>` and the factor's joint test `<key>.p`.
+
+    Rows missing the variable are dropped from the fits that use it."""
 
     key: str
     variable: str
-    level: str
     label: str
+    type: Literal["indicator", "continuous", "categorical"] = "indicator"
+    level: str | None = Field(default=None, description="indicator: the level coded 1")
+    per: float = Field(default=1.0, gt=0, description="continuous: the HR is per this many units")
+    reference: str | None = Field(default=None, description="categorical: the reference level")
+
+    @model_validator(mode="after")
+    def _fields_for_type(self) -> CoxCovariate:
+        if (self.type == "indicator") != (self.level is not None):
+            raise ValueError(f"covariate {self.key!r}: `level` is required for, and only for, type indicator")
+        if (self.type == "categorical") != (self.reference is not None):
+            raise ValueError(f"covariate {self.key!r}: `reference` is required for, and only for, type categorical")
+        if self.type != "continuous" and self.per != 1.0:
+            raise ValueError(f"covariate {self.key!r}: `per` applies to continuous covariates only")
+        return self
+
+
+class CoxTerm(_Strict):
+    """One column of a Cox model's design: an indicator of `level` (None for a continuous covariate)."""
+
+    key: str
+    label: str
+    covariate: str
+    level: str | None = None
 
 
 class CoxModels(_Strict):
-    """Univariable fits of every covariate, then one multivariable fit per endpoint of those with p < entry_p."""
+    """Univariable fits of every covariate, then one multivariable fit per endpoint of those with p < entry_p.
+
+    A categorical covariate with several non-reference levels enters by `factor_entry`: its joint Wald test
+    (`wald`), its likelihood-ratio test against the null model (`lr`), or any of its levels' Wald p (`any_level`);
+    all its levels enter together."""
 
     id: str
     title: str
@@ -161,6 +194,7 @@ class CoxModels(_Strict):
     subset: dict[str, str] | None = Field(default=None, description="{variable: level} restricting the rows")
     endpoints: list[str]
     entry_p: float
+    factor_entry: Literal["wald", "lr", "any_level"] = "wald"
     covariates: list[CoxCovariate]
 
 
@@ -349,7 +383,11 @@ class Spec(_Strict):
                 raise ValueError(f"survival: unknown grouping {s.by!r}")
         for c in self.cox:
             for cov in c.covariates:
-                self._check_level(f"cox {c.id!r} covariate {cov.key!r}", cov.variable, cov.level)
+                self._check_cox_covariate(f"cox {c.id!r} covariate {cov.key!r}", cov)
+            keys = [k for cov in c.covariates for k in (t.key for t in self.cox_terms(cov))] + [
+                cov.key for cov in c.covariates if cov.type == "categorical"]
+            if len(keys) != len(set(keys)):
+                raise ValueError(f"cox {c.id!r}: covariate keys are not unique: {sorted(keys)}")
             for var, level in (c.subset or {}).items():
                 self._check_level(f"cox {c.id!r} subset", var, level)
             for ep in c.endpoints:
@@ -362,6 +400,27 @@ class Spec(_Strict):
                     if set(members) - codes:
                         raise ValueError(f"table {t.id!r}: composite {name!r} names unknown levels")
         return self
+
+    def _check_cox_covariate(self, where: str, cov: CoxCovariate) -> None:
+        if cov.variable not in self.variables:
+            raise ValueError(f"{where}: unknown variable {cov.variable!r}")
+        var = self.variables[cov.variable]
+        if cov.type == "continuous":
+            if var.type != "continuous":
+                raise ValueError(f"{where}: {cov.variable!r} is not a continuous variable")
+        elif var.type != "categorical":
+            raise ValueError(f"{where}: {cov.variable!r} is not a categorical variable")
+        else:
+            self._check_level(where, cov.variable, cov.level or cov.reference or "")
+
+    def cox_terms(self, cov: CoxCovariate) -> list[CoxTerm]:
+        """The model columns of a covariate, each with its result key and printed label."""
+        if cov.type != "categorical":
+            return [CoxTerm(key=cov.key, label=cov.label, covariate=cov.key, level=cov.level)]
+        levels = self.variables[cov.variable].level_list
+        ref = next(lvl for lvl in levels if lvl.code == cov.reference)
+        return [CoxTerm(key=f"{cov.key}_{lvl.code}", label=f"{cov.label} ({lvl.label} vs. {ref.label})",
+                        covariate=cov.key, level=lvl.code) for lvl in levels if lvl.code != cov.reference]
 
     def _check_level(self, where: str, variable: str, level: str) -> None:
         if variable not in self.variables:

@@ -11,7 +11,6 @@ import base64
 import hashlib
 import json
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -113,19 +112,24 @@ def _fingerprint(loaded: LoadedSpec, results_json: str) -> str:
     return h.hexdigest()
 
 
-def build_figures(loaded: LoadedSpec, results: Results, results_json: str, build_dir: Path) -> dict[str, dict]:
-    """Draw (or reuse) every declared figure; returns {id: {number, title, caption, data_uri, png}}."""
+def build_figures(loaded: LoadedSpec, results: Results, results_json: str, build_dir: Path,
+                  staging: Path) -> dict[str, dict]:
+    """Draw (or reuse) every declared figure; returns {id: {number, title, caption, data_uri, png}}.
+
+    Current figures in `<build_dir>/figures` are reused; otherwise they are drawn into `<staging>/figures`, which
+    `commit_figures` moves into place once the whole report has rendered."""
     spec = loaded.spec
     order = spec.manuscript.figures if spec.manuscript else [f.id for f in spec.figures]
     declared = {f.id: f for f in spec.figures}
-    target = build_dir / "figures"
-    stamp = target / ".fingerprint"
+    source = build_dir / "figures"
     fingerprint = _fingerprint(loaded, results_json)
+    stamp = source / ".fingerprint"
     if not (stamp.is_file() and stamp.read_text() == fingerprint):
-        _draw_all(spec, results, [declared[i] for i in order], target, fingerprint)
+        source = staging / "figures"
+        _draw_all(spec, results, [declared[i] for i in order], source, fingerprint)
     out = {}
     for number, fig_id in enumerate(order, start=1):
-        svg = (target / f"{fig_id}.svg").read_bytes()
+        svg = (source / f"{fig_id}.svg").read_bytes()
         out[fig_id] = {"number": number, "title": declared[fig_id].title, "caption": declared[fig_id].title,
                        "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
                        "png": f"figures/{fig_id}.png"}
@@ -133,22 +137,25 @@ def build_figures(loaded: LoadedSpec, results: Results, results_json: str, build
 
 
 def _draw_all(spec: Spec, results: Results, figures: list[Figure], target: Path, fingerprint: str) -> None:
-    """Draw into a temporary folder and swap it in whole, so a failure leaves the previous figures intact."""
     from report.figures.save import save_figure
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".figures-", dir=target.parent))
-    try:
-        for fig_spec in figures:
-            fig = DRAWERS[fig_spec.kind](spec, fig_spec, results)
-            save_figure(fig, tmp / fig_spec.id)
-        (tmp / ".fingerprint").write_text(fingerprint)
-        (tmp / "index.json").write_text(json.dumps([f.id for f in figures]))
-        old = target.with_name(".figures-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    target.mkdir(parents=True, exist_ok=True)
+    for fig_spec in figures:
+        fig = DRAWERS[fig_spec.kind](spec, fig_spec, results)
+        save_figure(fig, target / fig_spec.id)
+    (target / "index.json").write_text(json.dumps([f.id for f in figures]))
+    (target / ".fingerprint").write_text(fingerprint)
+
+
+def commit_figures(staging: Path, build_dir: Path) -> None:
+    """Swap freshly drawn figures into `<build_dir>/figures` (nothing to do when they were reused)."""
+    new = staging / "figures"
+    if not new.is_dir():
+        return
+    target = build_dir / "figures"
+    old = build_dir / ".figures-old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -6,6 +6,9 @@ and `report.formatting`. Every output is written atomically, so a failure leaves
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,10 +17,9 @@ from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
                     TemplateSyntaxError, select_autoescape)
 from markupsafe import Markup
 
-from paperlock.atomic import atomic_path, atomic_write_text
 from paperlock.errors import PaperlockError
 from paperlock.results import Results, dumps
-from report.figure_build import build_figures
+from report.figure_build import build_figures, commit_figures
 from paperlock.spec import LoadedSpec
 from report import formatting
 from report.inline import Inline
@@ -79,7 +81,7 @@ def cross_references(loaded: LoadedSpec) -> dict[str, str]:
 
 
 def render_html(loaded: LoadedSpec, results: Results, build_dir: Path | None = None,
-                results_json: str | None = None) -> str:
+                staging: Path | None = None, results_json: str | None = None) -> str:
     """The manuscript as one self-contained HTML string (figures embedded as SVG data URIs)."""
     env = template_environment(loaded)
     inline = Inline(results, loaded.spec.display)
@@ -101,8 +103,8 @@ def render_html(loaded: LoadedSpec, results: Results, build_dir: Path | None = N
         "sections": loaded.spec.manuscript.sections if loaded.spec.manuscript else ["results"],
         "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number, "wide": t.wide,
                           "html": Markup(render_table_html(t))} for t in tables},
-        "figures": (build_figures(loaded, results, results_json or dumps(results), build_dir)
-                    if build_dir is not None and loaded.spec.figures else {}),
+        "figures": (build_figures(loaded, results, results_json or dumps(results), build_dir, staging)
+                    if build_dir is not None and staging is not None and loaded.spec.figures else {}),
         "css": Markup(env.loader.get_source(env, "manuscript.css")[0]),
         **inline.globals(),
     }
@@ -125,24 +127,36 @@ def _template_location(exc: TemplateError) -> str:
 def write_pdf(html: str, base_url: Path, target: Path) -> None:
     from weasyprint import HTML
 
-    with atomic_path(target) as tmp:
-        HTML(string=html, base_url=str(base_url)).write_pdf(tmp)
+    HTML(string=html, base_url=str(base_url)).write_pdf(target)
 
 
 def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tuple[str, ...] = ("html", "pdf"),
                timings: Timings | None = None) -> dict[str, Path]:
-    """Render every requested format into `out_dir`; returns {format: path}."""
+    """Render every requested format into `out_dir`; returns {format: path}.
+
+    Everything is produced in a staging folder first and moved into place only when all formats succeeded, so a
+    failure at any stage leaves the previous report untouched."""
     timings = timings or Timings()
-    outputs: dict[str, Path] = {}
-    start = time.perf_counter()
-    html = render_html(loaded, results, out_dir)
-    timings.record("render html", start)
-    if "html" in formats:
-        outputs["html"] = out_dir / "manuscript.html"
-        atomic_write_text(outputs["html"], html)
-    if "pdf" in formats:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+    try:
         start = time.perf_counter()
-        outputs["pdf"] = out_dir / "manuscript.pdf"
-        write_pdf(html, out_dir, outputs["pdf"])
-        timings.record("write pdf", start)
-    return outputs
+        html = render_html(loaded, results, out_dir, staging)
+        timings.record("render html", start)
+        staged: dict[str, Path] = {}
+        if "html" in formats:
+            staged["html"] = staging / "manuscript.html"
+            staged["html"].write_text(html, encoding="utf-8")
+        if "pdf" in formats:
+            start = time.perf_counter()
+            staged["pdf"] = staging / "manuscript.pdf"
+            write_pdf(html, out_dir, staged["pdf"])
+            timings.record("write pdf", start)
+        commit_figures(staging, out_dir)
+        outputs = {}
+        for name, path in staged.items():
+            outputs[name] = out_dir / path.name
+            os.replace(path, outputs[name])
+        return outputs
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

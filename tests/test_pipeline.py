@@ -112,3 +112,40 @@ def test_every_subcommand_has_help(command: str, capsys: pytest.CaptureFixture[s
         run_cli(command, "--help")
     assert exc.value.code == 0
     assert "usage: paperlock" in capsys.readouterr().out
+
+
+def test_report_embeds_figures_and_reuses_them(mini_study: Path):
+    assert run_cli("results", "--study", str(mini_study)) == 0
+    assert run_cli("report", "--study", str(mini_study), "--formats", "html") == 0
+    build = mini_study / "build"
+    html = (build / "manuscript.html").read_text()
+    assert html.count('<figure class="figure"') == 4
+    assert 'src="data:image/svg+xml;base64,' in html
+    png = build / "figures" / "figure2.png"
+    first = png.stat().st_mtime_ns
+    # a template-only change re-renders the document without redrawing figures
+    template = mini_study / "templates" / "sections" / "results.html.j2"
+    template.write_text(template.read_text().replace("Median PFS was", "The median PFS was"))
+    assert run_cli("report", "--study", str(mini_study), "--formats", "html") == 0
+    assert png.stat().st_mtime_ns == first
+    assert "The median PFS was" in (build / "manuscript.html").read_text()
+
+
+def test_template_error_names_template_and_line(mini_study: Path, capsys: pytest.CaptureFixture[str]):
+    assert run_cli("results", "--study", str(mini_study)) == 0
+    template = mini_study / "templates" / "sections" / "results.html.j2"
+    template.write_text(template.read_text() + "\n{{ n('no.such.key') }}\n")
+    before = sorted(p.name for p in (mini_study / "build").iterdir())
+    assert run_cli("report", "--study", str(mini_study), "--formats", "html") == 2
+    err = capsys.readouterr().err
+    assert "'no.such.key'" in err and "Traceback" not in err
+    assert sorted(p.name for p in (mini_study / "build").iterdir()) == before
+
+
+def test_label_markup_is_escaped(mini_study: Path):
+    spec = mini_study / "study.yaml"
+    spec.write_text(spec.read_text().replace('label: "Gender"', 'label: "Gender <script>x</script>"'))
+    assert run_cli("results", "--study", str(mini_study)) == 0
+    assert run_cli("report", "--study", str(mini_study), "--formats", "html") == 0
+    html = (mini_study / "build" / "manuscript.html").read_text()
+    assert "<script>x</script>" not in html

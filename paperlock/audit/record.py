@@ -173,7 +173,7 @@ def parse_record(data: dict[str, Any]) -> Record:
 
 def load_record(path: Path) -> Record:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except FileNotFoundError as exc:
         raise PaperlockError(f"published record not found: {path}") from exc
     except yaml.YAMLError as exc:

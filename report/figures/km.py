@@ -136,8 +136,8 @@ def draw_km(fig: Figure | SubFigure, block: Mapping[str, Any], title: str | None
         (lambda y, _pos: f"{100 * y:.0f}") if percent else (lambda y, _pos: f"{y:.2f}")))
     ax.set_xlabel(xlabel or str(block.get("time_unit", "months")).capitalize())
     ax.set_ylabel(ylabel)
-    if title:
-        ax.set_title(title, pad=4)
+    if title:  # on the (sub)figure, above the legend, never on the axes where the legend sits
+        fig.suptitle(title, fontsize=SMALL_PT + 1, fontweight="bold")
     ax.legend(curves, _legend_labels(block, median_formatter), loc="lower left", bbox_to_anchor=(0, 1.01),
               ncol=ncol, borderaxespad=0, labelspacing=0.25, **LEGEND)
     p = block.get("logrank_p")

@@ -7,6 +7,7 @@ great_tables' id-scoped rules, so styles are inlined (css-inline) to survive in 
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -45,7 +46,9 @@ def test_footnote(results: Results, methods: set[str]) -> str:
 def render_table_html(t: TableSpec) -> str:
     from great_tables import GT, loc, style
 
-    gt = GT(t.frame, id=t.id.replace(".", "-")).tab_stub(rowname_col=t.stub, groupname_col=t.row_groups)
+    # great_tables escapes labels, spanners and notes but not body cells: escape those here, once
+    frame = t.frame.map(lambda v: html.escape(v, quote=False) if isinstance(v, str) else v)
+    gt = GT(frame, id=t.id.replace(".", "-")).tab_stub(rowname_col=t.stub, groupname_col=t.row_groups)
     gt = gt.cols_label(**{c: lab for c, lab in t.column_labels.items() if c in t.frame.columns})
     for i, (label, cols, level) in enumerate(sorted(t.spanners, key=lambda s: s[2])):
         if cols:
