@@ -34,8 +34,8 @@ def add_group_sizes(spec: Spec, frame: pd.DataFrame, rb: ResultsBuilder) -> None
                 rb.add(key, int(counts.get(code, 0)), "N", m)
         if g.within:
             parent = spec.groupings[g.within].variable
-            members = {p: [c for c in group_codes(spec, name) if ((frame[parent] == p) & (frame[g.variable] == c)).any()]
-                       for p in group_codes(spec, g.within)}
+            pairs = set(zip(frame[parent], frame[g.variable], strict=True))
+            members = {p: [c for c in group_codes(spec, name) if (p, c) in pairs] for p in group_codes(spec, g.within)}
             rb.tables.setdefault("groupings", {})[name] = {"within": g.within, "members": members}
 
 

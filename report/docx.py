@@ -54,6 +54,14 @@ CELL_MARGINS = Pt(8)       # left + right cell margins
 KEEP_TOGETHER_ROWS = 30    # tables up to this many rows are kept on one page when they fit
 RULE_THICK, RULE_THIN, RULE_SPANNER = 12, 6, 4  # border widths in eighths of a point: 1.5, 0.75, 0.5 pt
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3"}
+# OOXML fixes the order of property elements (Word rejects a file that breaks it): what may follow what
+PPR_AFTER_SHD = ("w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+                 "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+                 "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+                 "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
+                 "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+TCPR_AFTER_BORDERS = ("w:shd", "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
+                      "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
 PARAGRAPH_STYLES = {"blockquote": "Quote", "pre": "Colophon Text"}
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table", "ul", "ol", "section", "div",
               "blockquote", "pre", "main", "article", "header", "footer", "aside", "nav"}
@@ -121,12 +129,12 @@ def define_styles(doc: DocxDocument) -> None:
     borders = OxmlElement("w:pBdr")
     for side in ("top", "left", "bottom", "right"):
         borders.append(_border_element(side, 4, "B35900", space=4))
-    ppr.append(borders)
+    ppr.insert_element_before(borders, *PPR_AFTER_SHD, "w:shd")
     shading = OxmlElement("w:shd")
     shading.set(qn("w:val"), "clear")
     shading.set(qn("w:color"), "auto")
     shading.set(qn("w:fill"), "FFF4E5")
-    ppr.append(shading)
+    ppr.insert_element_before(shading, *PPR_AFTER_SHD)
 
 
 def _border_element(side: str, size: int, color: str = "000000", space: int = 0):
@@ -398,7 +406,7 @@ def _cell_borders(cell, **sides: int) -> None:
     borders = tcpr.find(qn("w:tcBorders"))
     if borders is None:
         borders = OxmlElement("w:tcBorders")
-        tcpr.append(borders)
+        tcpr.insert_element_before(borders, *TCPR_AFTER_BORDERS)
     for side in ("top", "left", "bottom", "right"):  # schema order
         if side in sides:
             for old in borders.findall(qn(f"w:{side}")):
@@ -414,17 +422,15 @@ def _distinct(cells: list) -> list:
 
 def _table_properties(table: Table) -> None:
     """Fixed layout (Word keeps the computed widths) and narrow left/right cell margins."""
-    tblpr = table._tbl.tblPr
-    layout = OxmlElement("w:tblLayout")
-    layout.set(qn("w:type"), "fixed")
-    tblpr.append(layout)
+    table.autofit = False  # w:tblLayout type="fixed"
     margins = OxmlElement("w:tblCellMar")
     for side in ("left", "right"):
         el = OxmlElement(f"w:{side}")
         el.set(qn("w:w"), str(int(CELL_MARGINS / 2 / 635)))  # twentieths of a point
         el.set(qn("w:type"), "dxa")
         margins.append(el)
-    tblpr.append(margins)
+    table._tbl.tblPr.insert_element_before(margins, "w:tblLook", "w:tblCaption", "w:tblDescription",
+                                           "w:tblPrChange")
 
 
 def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table Text", rules: bool = True) -> Table:
@@ -432,7 +438,6 @@ def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table 
     and bottom, thin under the header and under each spanner), widths from the content, fixed layout."""
     out = doc.add_table(rows=grid.n_rows, cols=grid.n_cols)
     out.alignment = WD_TABLE_ALIGNMENT.CENTER
-    out.autofit = False
     _table_properties(out)
     widths = column_widths(grid.natural_widths(), total)
     for column, width in zip(out.columns, widths, strict=True):

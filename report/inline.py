@@ -71,7 +71,8 @@ class Inline:
         try:
             return self.results.tables[table_id]
         except KeyError:
-            raise PaperlockError(f"the manuscript asks for table {table_id!r}, which results.json does not hold") from None
+            raise PaperlockError(f"the manuscript asks for table {table_id!r}, "
+                                 "which results.json does not hold") from None
 
     def hr_short(self, prefix: str) -> str:
         """'0.48 (95% CI 0.26–0.88)' without the p."""

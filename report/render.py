@@ -13,15 +13,22 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jinja2 import (ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateError,
-                    TemplateSyntaxError, select_autoescape)
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateSyntaxError,
+    select_autoescape,
+)
 from markupsafe import Markup
 
 from paperlock.errors import PaperlockError
 from paperlock.results import Results, dumps
-from report.figure_build import build_figures, commit_figures
 from paperlock.spec import LoadedSpec
 from report import formatting
+from report.figure_build import build_figures, commit_figures
 from report.inline import Inline
 from report.tables.baseline import baseline_table_spec
 from report.tables.cox import cox_table_spec

@@ -10,6 +10,7 @@ import pytest
 
 from analysis.run import compute
 from paperlock.spec import load_spec
+
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini_study"
 
 

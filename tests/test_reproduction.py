@@ -9,6 +9,7 @@ fixture hands the same audit to the tests.
 
 from __future__ import annotations
 
+import json
 import shutil
 from functools import lru_cache
 from pathlib import Path
@@ -77,8 +78,9 @@ def test_published_number(entry_id: str, audit_rows: dict[str, Row]):
 
 def test_removing_one_patient_fails_the_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
     """The repo's study copied with one patient fewer: the audit reports the affected numbers, exits non-zero."""
+    from test_audit_logic import drop_one_patient  # tests/ is on sys.path (pytest's default import mode)
+
     from paperlock.cli import main
-    from tests.test_audit_logic import drop_one_patient
 
     study = tmp_path / "study"
     study.mkdir()
@@ -93,8 +95,6 @@ def test_removing_one_patient_fails_the_audit(tmp_path: Path, capsys: pytest.Cap
     last = out.strip().splitlines()[-1]
     reproduced = int(last.split()[1])
     assert reproduced < sum(r.passed for r in audited().values())
-    import json
-
     doc = json.loads((study / "build" / "audit" / "audit.json").read_text())
     failed = {n["key"] for n in doc["numbers"] if n["status"] == NOT_REPRODUCED}
     assert {"cohort.n.all"} <= failed
