@@ -1,6 +1,9 @@
 """Cox proportional hazards models declared in the spec: univariable screen, then multivariable by an entry rule.
 
 Keys: `cox.<population>.<endpoint>.<uni|multi>.<covariate>.hr|ci_lower|ci_upper|p` plus `.n` and `.events`.
+A categorical covariate is one indicator per non-reference level, keyed `<covariate>_<level>`, and its joint
+Wald test (k − 1 df) is `<covariate>.p` (`.p_lr` adds the univariable likelihood-ratio test); a continuous
+covariate's HR is per the spec's `per` units.
 Ties follow the spec (Breslow as SPSS, Efron as R); the CI is Wald on the log scale, the p the Wald test.
 A fit that cannot be estimated (no events, a constant covariate, separation) is recorded as `not_estimable`
 with the reason, never as a number.
@@ -10,24 +13,43 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.stats import cox
 from paperlock.results import ResultsBuilder
-from paperlock.spec import CoxModels, Spec
+from paperlock.spec import CoxCovariate, CoxModels, CoxTerm, Spec
 
 _TIES = {"breslow": "Breslow (as SPSS)", "efron": "Efron (as R coxph)"}
+
+
+_FACTOR_ENTRY = {"wald": "joint Wald test of its levels", "lr": "likelihood-ratio test of its levels",
+                 "any_level": "any of its levels' Wald p"}
 
 
 def _method(rb: ResultsBuilder, spec: Spec, models: CoxModels, kind: str) -> str:
     ties = spec.conventions.cox_ties
     description = ("univariable Cox proportional hazards model" if kind == "uni" else
                    f"multivariable Cox model of the covariates with univariable p < {models.entry_p:g}")
+    extra = {"entry_rule": f"univariable Wald p < {models.entry_p:g}"} if kind == "multi" else {}
+    if kind == "multi" and any(c.type == "categorical" for c in models.covariates):
+        extra["factor_entry"] = f"a categorical covariate enters whole, by the {_FACTOR_ENTRY[models.factor_entry]}"
+    if any(c.type == "continuous" for c in models.covariates):
+        extra["continuous"] = "linear in the covariate; HR per the stated number of units"
     return rb.method(
         f"cox.{kind}.{ties}", description, reference="Cox 1972; R survival::coxph",
         ties=_TIES[ties], ci=f"Wald, exp(b ± z·SE), level {spec.conventions.confidence_level:g}",
-        p="Wald", fitting="Newton–Raphson with step-halving, convergence |Δloglik| < 1e-9 relative",
-        **({"entry_rule": f"univariable Wald p < {models.entry_p:g}"} if kind == "multi" else {}),
+        p="Wald", fitting="Newton–Raphson with step-halving, convergence |Δloglik| < 1e-9 relative", **extra,
     )
+
+
+def _joint_methods(rb: ResultsBuilder) -> tuple[str, str]:
+    wald = rb.method("cox.joint.wald", "joint Wald test of a categorical covariate's levels in a Cox model",
+                     reference="R survival::coxph, wald.test / car::Anova(test.statistic = 'Wald')",
+                     statistic="b' V^-1 b over the factor's coefficients, chi-square with k − 1 df")
+    lr = rb.method("cox.joint.lr", "likelihood-ratio test of a univariable Cox model against the null model",
+                   reference="R survival::coxph, summary()$logtest",
+                   statistic="2 (loglik − loglik at b = 0), chi-square with k − 1 df")
+    return wald, lr
 
 
 def _population(spec: Spec, models: CoxModels, frame: pd.DataFrame) -> np.ndarray:
@@ -37,10 +59,43 @@ def _population(spec: Spec, models: CoxModels, frame: pd.DataFrame) -> np.ndarra
     return mask
 
 
-def _indicator(frame: pd.DataFrame, variable: str, level: str) -> np.ndarray:
-    col = frame[variable]
-    out = (col == level).to_numpy(dtype=float)
+def _term_column(frame: pd.DataFrame, cov: CoxCovariate, term: CoxTerm) -> np.ndarray:
+    """An indicator of the term's level (NaN where the variable is missing), or the continuous value / per."""
+    col = frame[cov.variable]
+    if cov.type == "continuous":
+        return col.to_numpy(dtype=float) / cov.per
+    out = (col == term.level).to_numpy(dtype=float)
     out[col.isna().to_numpy()] = np.nan
+    return out
+
+
+def _joint_wald(fit, idx: list[int]) -> tuple[float, int]:
+    """b' V^-1 b over the columns `idx` of a fit, with its degrees of freedom (NaN when not estimable)."""
+    b = fit.coef[idx]
+    v = fit.var[np.ix_(idx, idx)]
+    if fit.status != "ok" or not (np.all(np.isfinite(b)) and np.all(np.isfinite(v))):
+        return float("nan"), len(idx)
+    return float(b @ np.linalg.solve(v, b)), len(idx)
+
+
+def _chi2_p(statistic: float, df: int) -> float:
+    return float(stats.chi2.sf(statistic, df)) if np.isfinite(statistic) else float("nan")
+
+
+def _record_joint(rb: ResultsBuilder, prefix: str, fit, idx: list[int], univariable: bool) -> dict[str, float]:
+    """Record a factor's joint Wald test (and, for a univariable fit, its likelihood-ratio test).
+
+    Returns {'wald': p, 'lr': p (univariable only)} for the entry rule."""
+    wald, lr = _joint_methods(rb)
+    chi2, df = _joint_wald(fit, idx)
+    out = {"wald": _chi2_p(chi2, df)}
+    rb.add(f"{prefix}.statistic", chi2, "statistic", wald, note=f"chi-square, {df} df")
+    rb.add(f"{prefix}.p", out["wald"], "p", wald, note=f"chi-square, {df} df")
+    if univariable:
+        lr_stat = 2.0 * (fit.loglik - fit.loglik_null) if fit.status == "ok" else float("nan")
+        out["lr"] = _chi2_p(lr_stat, df)
+        rb.add(f"{prefix}.statistic_lr", lr_stat, "statistic", lr, note=f"chi-square, {df} df")
+        rb.add(f"{prefix}.p_lr", out["lr"], "p", lr, note=f"chi-square, {df} df")
     return out
 
 
@@ -59,14 +114,32 @@ def _record(rb: ResultsBuilder, prefix: str, fit, j: int, method: str) -> None:
     rb.add(f"{prefix}.events", int(fit.events), "n", count)
 
 
+def _enters(fit, models: CoxModels, cov: CoxCovariate, joint: dict[str, float]) -> bool:
+    """The spec's entry rule applied to one covariate's univariable fit."""
+    if fit.status != "ok":
+        return False
+    if cov.type == "categorical" and models.factor_entry != "any_level":
+        p = joint[models.factor_entry]
+        return bool(np.isfinite(p) and p < models.entry_p)
+    return bool(np.any(np.isfinite(fit.p) & (fit.p < models.entry_p)))
+
+
 def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.DataFrame,
                    rb: ResultsBuilder) -> None:
     ties = spec.conventions.cox_ties
     level = spec.conventions.confidence_level
     rows = _population(spec, models, frame)
-    X_all = np.column_stack([_indicator(frame, c.variable, c.level) for c in models.covariates])[rows]
-    layout: dict = {"title": models.title, "endpoints": {}, "covariates": [c.key for c in models.covariates],
-                    "labels": {c.key: c.label for c in models.covariates}}
+    terms = [(cov, spec.cox_terms(cov)) for cov in models.covariates]
+    keys = [t.key for _, ts in terms for t in ts]
+    starts = np.cumsum([0] + [len(ts) for _, ts in terms])
+    columns = [list(range(starts[j], starts[j + 1])) for j in range(len(terms))]  # per covariate, in X_all
+    X_all = np.column_stack([_term_column(frame, cov, t) for cov, ts in terms for t in ts])[rows]
+    layout: dict = {"title": models.title, "endpoints": {}, "covariates": keys,
+                    "labels": {t.key: t.label for _, ts in terms for t in ts}}
+    factors = {cov.key: {"label": cov.label, "terms": [t.key for t in ts]}
+               for cov, ts in terms if cov.type == "categorical"}
+    if factors:
+        layout["factors"] = factors
     for ep_name in models.endpoints:
         ep = spec.endpoints[ep_name]
         time = raw[ep.time].to_numpy(dtype=float)[rows] / spec.conventions.month_days
@@ -74,19 +147,30 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
         base = f"cox.{models.population}.{ep_name}"
         m_uni = _method(rb, spec, models, "uni")
         selected: list[int] = []
-        for j, cov in enumerate(models.covariates):
-            ok = ~np.isnan(X_all[:, j])
-            fit = cox.cox_fit(time[ok], event[ok], X_all[ok, j:j + 1], ties=ties, level=level)
-            _record(rb, f"{base}.uni.{cov.key}", fit, 0, m_uni)
-            if fit.status == "ok" and np.isfinite(fit.p[0]) and fit.p[0] < models.entry_p:
+        for j, (cov, ts) in enumerate(terms):
+            cols = columns[j]
+            ok = ~np.isnan(X_all[:, cols]).any(axis=1)
+            fit = cox.cox_fit(time[ok], event[ok], X_all[np.ix_(ok, cols)], ties=ties, level=level)
+            for k, t in enumerate(ts):
+                _record(rb, f"{base}.uni.{t.key}", fit, k, m_uni)
+            joint = (_record_joint(rb, f"{base}.uni.{cov.key}", fit, list(range(len(cols))), univariable=True)
+                     if cov.type == "categorical" else {})
+            if _enters(fit, models, cov, joint):
                 selected.append(j)
-        entry = {"uni": [c.key for c in models.covariates], "multi": [models.covariates[j].key for j in selected]}
+        entry = {"uni": keys, "multi": [t.key for j in selected for t in terms[j][1]]}
         if len(selected) >= 1:
             m_multi = _method(rb, spec, models, "multi")
-            X = X_all[:, selected]
+            sel_cols = [c for j in selected for c in columns[j]]
+            X = X_all[:, sel_cols]
             ok = ~np.isnan(X).any(axis=1)
             fit = cox.cox_fit(time[ok], event[ok], X[ok], ties=ties, level=level)
-            for k, j in enumerate(selected):
-                _record(rb, f"{base}.multi.{models.covariates[j].key}", fit, k, m_multi)
+            k = 0
+            for j in selected:
+                cov, ts = terms[j]
+                if cov.type == "categorical":
+                    _record_joint(rb, f"{base}.multi.{cov.key}", fit, list(range(k, k + len(ts))), univariable=False)
+                for t in ts:
+                    _record(rb, f"{base}.multi.{t.key}", fit, k, m_multi)
+                    k += 1
         layout["endpoints"][ep_name] = entry
     rb.tables[models.id] = layout

@@ -1,11 +1,12 @@
-"""Patient-flow facts for the flow chart: screened, excluded by reason, enrolled, and by group.
+"""Patient-flow facts for the flow chart: stages (screened, eligible, analysed ...) and exits by reason.
 
-Keys: `flow.screened`, `flow.excluded.total`, `flow.excluded.<reason>`, `flow.enrolled`,
+Keys: `flow.<stage>` for each stage, `flow.<exit>.total` and `flow.<exit>.<reason>` for each exit, and
 `flow.<stop_segment>.<reason>` for why the prior treatment stopped. Counts only; the chart draws them.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.load import read_cohort
@@ -20,36 +21,37 @@ def add_flow(loaded: LoadedSpec, raw: pd.DataFrame, rb: ResultsBuilder) -> None:
         return
     path = loaded.resolve(flow.file)
     screening = read_cohort(path)
-    for col in (flow.status_column, flow.reason_column):
-        if col not in screening.columns:
-            raise PaperlockError(f"{path}: column {col!r} is missing")
+    needed = {flow.reason_column} | {c for st in flow.stages for c in st.where}
+    missing = sorted(needed - set(screening.columns))
+    if missing:
+        raise PaperlockError(f"{path}: column(s) {', '.join(map(repr, missing))} missing")
     m = rb.method("count", "number of patients")
-    status = screening[flow.status_column]
-    unknown = ~status.isin([flow.enrolled_status, flow.excluded_status])
-    if unknown.any():
-        row = int(unknown.to_numpy().nonzero()[0][0])
-        raise PaperlockError(f"{path}: row {row + 2}, column {flow.status_column!r}: "
-                             f"value {status.iloc[row]!r} is neither {flow.enrolled_status!r} "
-                             f"nor {flow.excluded_status!r}")
-    excluded = screening[status == flow.excluded_status]
-    rb.add("flow.screened", len(screening), "n", m)
-    rb.add("flow.excluded.total", len(excluded), "n", m)
-    reasons = excluded[flow.reason_column]
-    bad = ~reasons.isin(list(flow.reasons))
-    if bad.any():
-        row = int(excluded.index[bad.to_numpy()][0])
-        raise PaperlockError(f"{path}: row {row + 2}, column {flow.reason_column!r}: "
-                             f"reason {reasons[bad].iloc[0]!r} is not declared in the study spec")
-    for code in flow.reasons:
-        rb.add(f"flow.excluded.{code}", int((reasons == code).sum()), "n", m)
-    enrolled = int((status == flow.enrolled_status).sum())
-    if enrolled != len(raw):
-        raise PaperlockError(f"{path}: {enrolled} patients are marked {flow.enrolled_status!r} but the cohort "
-                             f"file has {len(raw)} rows")
-    rb.add("flow.enrolled", enrolled, "n", m)
+    members: dict[str, np.ndarray] = {}
+    for stage in flow.stages:
+        mask = np.ones(len(screening), dtype=bool)
+        for col, value in stage.where.items():
+            mask &= (screening[col] == value).to_numpy()
+        members[stage.key] = mask
+        rb.add(f"flow.{stage.key}", int(mask.sum()), "n", m)
+    last = flow.stages[-1].key
+    if int(members[last].sum()) != len(raw):
+        raise PaperlockError(f"{path}: {int(members[last].sum())} patients reach the last flow stage {last!r} "
+                             f"but the cohort file has {len(raw)} rows")
+    reasons = screening[flow.reason_column].fillna("")
+    for ex in flow.exits:
+        left = members[ex.from_stage] & ~members[ex.to_stage]
+        rb.add(f"flow.{ex.key}.total", int(left.sum()), "n", m)
+        unknown = left & ~reasons.isin(list(ex.reasons)).to_numpy()
+        if unknown.any():
+            row = int(np.flatnonzero(unknown)[0])
+            raise PaperlockError(f"{path}: row {row + 2}, column {flow.reason_column!r}: reason "
+                                 f"{reasons.iloc[row]!r} is not declared for flow exit {ex.key!r} in the study spec")
+        for code in ex.reasons:
+            rb.add(f"flow.{ex.key}.{code}", int((left & (reasons == code).to_numpy()).sum()), "n", m)
     if flow.stop_column:
+        if flow.stop_column not in raw.columns:
+            raise PaperlockError(f"{loaded.spec.data.cohort}: column {flow.stop_column!r} is missing")
         stops = raw[flow.stop_column]
-        for code in flow.stop_reasons:
-            rb.add(f"flow.{flow.stop_segment}.{code}", int((stops == code).sum()), "n", m)
-    rb.tables["flow"] = {"screened_label": flow.screened_label, "reasons": flow.reasons,
-                         "stop_reasons": flow.stop_reasons}
+        for lvl in flow.stop_reasons:
+            values = [str(v) for v in lvl.values or [lvl.code]]
+            rb.add(f"flow.{flow.stop_segment}.{lvl.code}", int(stops.isin(values).sum()), "n", m)

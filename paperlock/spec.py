@@ -179,6 +179,7 @@ class CoxTerm(_Strict):
     label: str
     covariate: str
     level: str | None = None
+    contrast: str | None = Field(default=None, description="categorical: 'II vs. I', for a row under the factor")
 
 
 class CoxModels(_Strict):
@@ -249,19 +250,45 @@ class GradedEventTable(_Strict):
     tested: list[str] | None = None
 
 
+class FlowStage(_Strict):
+    """A box of the flow chart: the screening rows matching every `where` condition (none = all rows)."""
+
+    key: str
+    label: str
+    where: dict[str, str] = Field(default_factory=dict)
+
+
+class FlowExit(_Strict):
+    """Patients in stage `from_stage` but not in `to_stage`, counted by reason: `flow.<key>.total|<reason>`."""
+
+    key: str
+    label: str
+    from_stage: str
+    to_stage: str
+    reasons: dict[str, str] = Field(description="{reason code in the screening file: printed label}")
+
+
 class FlowFacts(_Strict):
-    """Screening/flow counts from a file with one row per screened patient and a status column."""
+    """Screening/flow counts from a file with one row per screened patient: `flow.<stage>` and exits by reason.
+
+    The last stage must hold exactly the analysed cohort."""
 
     file: str
-    status_column: str
     reason_column: str
-    enrolled_status: str
-    excluded_status: str
-    screened_label: str
-    reasons: dict[str, str] = Field(description="{reason code in the file: printed label}")
+    stages: list[FlowStage]
+    exits: list[FlowExit] = Field(default_factory=list)
     stop_column: str | None = Field(default=None, description="cohort column: why the prior treatment stopped")
-    stop_reasons: dict[str, str] = Field(default_factory=dict)
+    stop_reasons: list[Level] = Field(default_factory=list)
     stop_segment: str = Field(default="prior_stop", description="key segment: flow.<segment>.<reason>")
+    stop_label: str = "Reason the prior treatment stopped"
+
+    @model_validator(mode="after")
+    def _stages_known(self) -> FlowFacts:
+        keys = {s.key for s in self.stages}
+        for e in self.exits:
+            if {e.from_stage, e.to_stage} - keys:
+                raise ValueError(f"flow exit {e.key!r} names an unknown stage")
+        return self
 
 
 class SurvivalTableRows(_Strict):
@@ -420,7 +447,8 @@ class Spec(_Strict):
         levels = self.variables[cov.variable].level_list
         ref = next(lvl for lvl in levels if lvl.code == cov.reference)
         return [CoxTerm(key=f"{cov.key}_{lvl.code}", label=f"{cov.label} ({lvl.label} vs. {ref.label})",
-                        covariate=cov.key, level=lvl.code) for lvl in levels if lvl.code != cov.reference]
+                        covariate=cov.key, level=lvl.code, contrast=f"{lvl.label} vs. {ref.label}")
+                for lvl in levels if lvl.code != cov.reference]
 
     def _check_level(self, where: str, variable: str, level: str) -> None:
         if variable not in self.variables:

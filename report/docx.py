@@ -2,10 +2,10 @@
 
 Why not pandoc HTML -> DOCX: pandoc's tables would need a second pass anyway (three-line rules, spanner rules,
 column widths, repeated header rows, 9-pt text), and matching its output back to the HTML tables is fragile.
-Walking the HTML once gives real Word tables cell for cell (colspan/rowspan become merges), keeps the styles in
-one place (`define_styles`, built at run time: no binary template to maintain) and yields byte-identical files:
-python-docx writes the same XML for the same input, the core properties carry a fixed date, and the zip is
-rewritten with fixed timestamps.
+Walking the HTML once gives real Word tables cell for cell (colspan/rowspan become merges), keeps the
+styles in one place (`define_styles`, built at run time: no binary template to maintain) and yields
+byte-identical files: python-docx writes the same XML for the same input, the core properties carry a
+fixed date, and the zip is rewritten with fixed timestamps.
 
 Input is the HTML contract of `report.render`: `<h1>`-`<h4>`, `<p>` (`class="synthetic"` for the notice),
 `<figure class="table" id="tbl-...">` (caption above, great_tables `<table>`, notes in `<tfoot>`),
@@ -56,12 +56,13 @@ RULE_THICK, RULE_THIN, RULE_SPANNER = 12, 6, 4  # border widths in eighths of a 
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3"}
 # OOXML fixes the order of property elements (Word rejects a file that breaks it): what may follow what
 PPR_AFTER_SHD = ("w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
-                 "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+                 "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+                 "w:snapToGrid",
                  "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
                  "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
                  "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
-TCPR_AFTER_BORDERS = ("w:shd", "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign", "w:hideMark",
-                      "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
+TCPR_AFTER_BORDERS = ("w:shd", "w:noWrap", "w:tcMar", "w:textDirection", "w:tcFitText", "w:vAlign",
+                      "w:hideMark", "w:headers", "w:cellIns", "w:cellDel", "w:cellMerge", "w:tcPrChange")
 PARAGRAPH_STYLES = {"blockquote": "Quote", "pre": "Colophon Text"}
 BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "figure", "table", "ul", "ol", "section", "div",
               "blockquote", "pre", "main", "article", "header", "footer", "aside", "nav"}
@@ -78,7 +79,8 @@ def _font(element, name: str) -> None:
         fonts.set(qn(attr), name)
 
 
-def _style(doc: DocxDocument, name: str, kind: WD_STYLE_TYPE = WD_STYLE_TYPE.PARAGRAPH, base: str | None = "Normal"):
+def _style(doc: DocxDocument, name: str, kind: WD_STYLE_TYPE = WD_STYLE_TYPE.PARAGRAPH,
+           base: str | None = "Normal"):
     styles = doc.styles
     style = styles[name] if name in [s.name for s in styles] else styles.add_style(name, kind)
     if base and kind == WD_STYLE_TYPE.PARAGRAPH and name != base:
@@ -109,10 +111,10 @@ def define_styles(doc: DocxDocument) -> None:
     _paragraph_style(doc, "Normal", font=SERIF, size=11, after=6, line=1.5, base=None)
     doc.styles["Normal"].paragraph_format.widow_control = True
     _paragraph_style(doc, "Title", font=SANS, size=16, bold=True, after=12, line=1.15)
-    _paragraph_style(doc, "Heading 1", font=SANS, size=13, bold=True, before=18, after=6, line=1.15, keep_next=True)
-    _paragraph_style(doc, "Heading 2", font=SANS, size=11, bold=True, before=12, after=4, line=1.15, keep_next=True)
-    _paragraph_style(doc, "Heading 3", font=SANS, size=11, italic=True, before=10, after=4, line=1.15,
-                     keep_next=True)
+    heading = {"font": SANS, "line": 1.15, "keep_next": True}
+    _paragraph_style(doc, "Heading 1", size=13, bold=True, before=18, after=6, **heading)
+    _paragraph_style(doc, "Heading 2", size=11, bold=True, before=12, after=4, **heading)
+    _paragraph_style(doc, "Heading 3", size=11, italic=True, before=10, after=4, **heading)
     _paragraph_style(doc, "Caption", font=SANS, size=10, before=12, after=4, line=1.15, keep_next=True)
     _paragraph_style(doc, "Figure", font=SERIF, size=11, before=12, after=0, line=1.0, keep_next=True)
     doc.styles["Figure"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -407,11 +409,13 @@ def _cell_borders(cell, **sides: int) -> None:
     if borders is None:
         borders = OxmlElement("w:tcBorders")
         tcpr.insert_element_before(borders, *TCPR_AFTER_BORDERS)
+    current = {el.tag: el for el in borders}
+    current |= {qn(f"w:{side}"): _border_element(side, size) for side, size in sides.items()}
+    for el in list(borders):
+        borders.remove(el)
     for side in ("top", "left", "bottom", "right"):  # schema order
-        if side in sides:
-            for old in borders.findall(qn(f"w:{side}")):
-                borders.remove(old)
-            borders.append(_border_element(side, sides[side]))
+        if qn(f"w:{side}") in current:
+            borders.append(current[qn(f"w:{side}")])
 
 
 def _distinct(cells: list) -> list:
@@ -433,7 +437,8 @@ def _table_properties(table: Table) -> None:
                                            "w:tblPrChange")
 
 
-def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table Text", rules: bool = True) -> Table:
+def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table Text",
+              rules: bool = True) -> Table:
     """A real Word table: merged spans, repeated header rows, rows that do not split, journal rules (thick top
     and bottom, thin under the header and under each spanner), widths from the content, fixed layout."""
     out = doc.add_table(rows=grid.n_rows, cols=grid.n_cols)
@@ -535,7 +540,7 @@ class DocxWriter:
             paragraph = self.paragraph(note, "Table Note")
             if paragraph is not None and i < len(grid.notes) - 1:
                 paragraph.paragraph_format.keep_with_next = True
-        spacer = self.doc.add_paragraph(style="Table Note")  # air between the table (or its notes) and the prose
+        spacer = self.doc.add_paragraph(style="Table Note")  # air between the table (and notes) and the prose
         spacer.paragraph_format.space_after = Pt(6)
 
     def image_figure(self, el: HtmlElement) -> None:

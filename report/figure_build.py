@@ -26,20 +26,19 @@ def _level_labels(spec: Spec, variable: str) -> dict[str, str]:
 
 
 def flow_facts(spec: Spec, results: Results) -> dict[str, Any]:
-    """Boxes for `report.figures.flow.flow_chart`: screened -> excluded (reasons) -> enrolled -> groups."""
+    """Boxes for `report.figures.flow.flow_chart`: the spec's stages, exits as side boxes, then the groups."""
     flow = spec.flow
-    s = results.statistics
     assert flow is not None
-    enrolled_lines = [{"label": label, "n": s[f"flow.{flow.stop_segment}.{code}"].value}
-                      for code, label in flow.stop_reasons.items()]
-    facts: dict[str, Any] = {
-        "stages": [{"label": flow.screened_label, "n": s["flow.screened"].value},
-                   {"label": "Analysed", "n": s["flow.enrolled"].value, "lines": enrolled_lines}],
-        "exits": [{"after": 0, "label": "Excluded", "n": s["flow.excluded.total"].value,
-                   "lines": [{"label": label, "n": s[f"flow.excluded.{code}"].value}
-                             for code, label in flow.reasons.items()]}],
-        "groups": [],
-    }
+    s = results.statistics
+    stage_index = {st.key: i for i, st in enumerate(flow.stages)}
+    stages = [{"label": st.label, "n": s[f"flow.{st.key}"].value} for st in flow.stages]
+    if flow.stop_reasons:
+        stages[-1]["lines"] = [{"label": lvl.label, "n": s[f"flow.{flow.stop_segment}.{lvl.code}"].value}
+                               for lvl in flow.stop_reasons]
+    exits = [{"after": stage_index[ex.from_stage], "label": ex.label, "n": s[f"flow.{ex.key}.total"].value,
+              "lines": [{"label": label, "n": s[f"flow.{ex.key}.{code}"].value} for code, label in ex.reasons.items()]}
+             for ex in flow.exits]
+    facts: dict[str, Any] = {"stages": stages, "exits": exits, "groups": []}
     for child_grouping, nesting in results.tables.get("groupings", {}).items():
         parent_labels = _level_labels(spec, spec.groupings[nesting["within"]].variable)
         child_labels = _level_labels(spec, spec.groupings[child_grouping].variable)

@@ -189,7 +189,8 @@ def test_quarto_front_matter_and_no_raw_links(qmd, body):
 
 def test_quarto_tables_figures_and_references(qmd, body, build):
     for figure in body.xpath("//figure[contains(@class, 'table')]"):
-        block = re.search(r"::: \{#" + figure.get("id") + r"\}\n\n```\{=html\}\n(.*?)\n```\n\n(.*?)\n:::", qmd, re.S)
+        block = re.search(r"::: \{#" + figure.get("id") + r"\}\n\n```\{=html\}\n(.*?)\n```\n\n(.*?)\n:::",
+                          qmd, re.S)
         assert block and block.group(1).startswith("<table"), figure.get("id")
         raw = lxml.html.fragment_fromstring(block.group(1))
         assert grid_texts(raw) == grid_texts(figure.xpath(".//table")[0])  # spanners and all
