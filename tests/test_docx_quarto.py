@@ -238,3 +238,14 @@ def test_reference_study_word_and_quarto(tmp_path):
             assert words(word_table.cell(r, c).text) == value
     out = pypandoc.convert_file(str(build / "manuscript.qmd"), "html", format="markdown")
     assert '<a class="xref"' not in out
+
+
+def test_quarto_panel_letters_follow_the_reference():
+    from report.quarto import qmd_text
+
+    page = ('<html><body><h1>T</h1><p>As shown (<a class="xref" href="#fig-figure2">Figure 2A</a>–B; '
+            '<a class="xref" href="#tbl-table2">Table 2</a>).</p></body></html>')
+    qmd = qmd_text(page)
+    assert "(@{fig-figure2}A–B; @tbl-table2)." in qmd
+    out = pypandoc.convert_text(qmd, "html", format="markdown")
+    assert re.search(r'data-cites="fig-figure2">[^<]*</span>A–B', out)

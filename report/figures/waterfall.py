@@ -66,7 +66,9 @@ def waterfall_plot(rows: Sequence[Mapping[str, Any]], *, facet_by: str | None = 
     marker_labels = {**MARKER_LABELS, **(marker_labels or {})}
     ordered = sorted(rows, key=lambda r: -float(r["best_pct_change"]))
     if facet_by:
-        keys = list(dict.fromkeys(str(r[facet_by]) for r in rows))
+        present = list(dict.fromkeys(str(r[facet_by]) for r in rows))
+        # facets follow the order of `facet_labels` (the study's level order), then any others as they appear
+        keys = [k for k in (facet_labels or {}) if k in present] + [k for k in present if k not in (facet_labels or {})]
         facets = [(k, [r for r in ordered if str(r[facet_by]) == k]) for k in keys]
     else:
         facets = [(None, ordered)]
