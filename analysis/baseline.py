@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.codes import cross_counts, level_index
 from analysis.stats import contingency, quantiles, ranks
 from paperlock.results import ResultsBuilder
 from paperlock.spec import BaselineRow, BaselineTable, Spec
@@ -33,9 +34,10 @@ def add_group_sizes(spec: Spec, frame: pd.DataFrame, rb: ResultsBuilder) -> None
             if key not in rb.statistics:
                 rb.add(key, int(counts.get(code, 0)), "N", m)
         if g.within:
-            parent = spec.groupings[g.within].variable
-            pairs = set(zip(frame[parent], frame[g.variable], strict=True))
-            members = {p: [c for c in group_codes(spec, name) if (p, c) in pairs] for p in group_codes(spec, g.within)}
+            parents, children = group_codes(spec, g.within), group_codes(spec, name)
+            pairs = cross_counts(level_index(frame[spec.groupings[g.within].variable], parents), len(parents),
+                                 level_index(frame[g.variable], children), len(children))
+            members = {p: [c for j, c in enumerate(children) if pairs[i, j] > 0] for i, p in enumerate(parents)}
             rb.tables.setdefault("groupings", {})[name] = {"within": g.within, "members": members}
 
 
@@ -54,28 +56,23 @@ def add_baseline_table(spec: Spec, table: BaselineTable, frame: pd.DataFrame, rb
     rb.tables[table.id] = {"by": table.by, "groups": groups, "overall": table.overall, "rows": layout}
 
 
-def _subsets(frame: pd.DataFrame, by: str, groups: list[str]) -> dict[str, pd.DataFrame]:
-    out = {ALL: frame}
-    out.update({g: frame[frame[by] == g] for g in groups})
-    return out
-
-
 def _categorical_row(spec: Spec, row: BaselineRow, frame: pd.DataFrame, by: str, groups: list[str],
                      rb: ResultsBuilder) -> None:
     var = spec.variables[row.variable]
     levels = [lvl.code for lvl in var.level_list]
     m_n = rb.method("count", "number of patients")
     m_pct = rb.method("percent", "n / non-missing N in the group × 100")
-    for g, sub in _subsets(frame, by, groups).items():
-        values = sub[row.variable].dropna()
-        for code in levels:
-            n = int((values == code).sum())
+    level_i = level_index(frame[row.variable], levels)  # derived values are level codes or missing (-1)
+    group_i = level_index(frame[by], groups)
+    by_group = cross_counts(group_i, len(groups), level_i, len(levels))  # groups × levels
+    overall = np.bincount(level_i[level_i >= 0], minlength=len(levels))
+    for g, counts in ((ALL, overall), *zip(groups, by_group, strict=True)):
+        total = int(counts.sum())  # the group's non-missing values
+        for code, n in zip(levels, counts.tolist(), strict=True):
             rb.add(f"baseline.{row.variable}.{code}.{g}.n", n, "n", m_n)
-            rb.add(f"baseline.{row.variable}.{code}.{g}.pct", 100.0 * n / len(values) if len(values) else None,
+            rb.add(f"baseline.{row.variable}.{code}.{g}.pct", 100.0 * n / total if total else None,
                    "pct", m_pct, unit="%")
-    observed = np.array([[int(((frame[by] == g) & (frame[row.variable] == c)).sum()) for g in groups]
-                         for c in levels])
-    _add_categorical_test(spec, row, observed, rb)
+    _add_categorical_test(spec, row, by_group.T.copy(), rb)
 
 
 def _add_categorical_test(spec: Spec, row: BaselineRow, observed: np.ndarray, rb: ResultsBuilder,
@@ -94,6 +91,12 @@ def _add_categorical_test(spec: Spec, row: BaselineRow, observed: np.ndarray, rb
     if test == "auto":
         choice = contingency.choose_categorical_test(observed)
         test, reason = choice.test, choice.reason
+    elif test == "auto_observed":
+        # a rule seen in published tables: Fisher whenever an OBSERVED count is below 5 (not an expected one)
+        small = int((observed < 5).sum())
+        test = "fisher" if small else "pearson"
+        reason = (f"{small} observed count(s) below 5: Fisher's exact test" if small else
+                  "no observed count below 5: Pearson's χ²") + " (rule on observed counts, declared in the spec)"
     if test == "yates" and observed.shape != (2, 2):
         test, reason = "pearson", "Yates' correction applies to 2 × 2 tables only; Pearson χ² used"
     result, method = _run_categorical(test, observed, rb)
@@ -124,15 +127,17 @@ def _continuous_row(spec: Spec, row: BaselineRow, frame: pd.DataFrame, by: str, 
                     rb: ResultsBuilder) -> None:
     qtype = spec.conventions.quantile_type
     m_q = rb.method(f"quantile.type{qtype}", "sample quantile", quantile_type=f"Hyndman–Fan type {qtype}")
-    for g, sub in _subsets(frame, by, groups).items():
-        x = sub[row.variable].dropna().to_numpy(dtype=float)
-        for stat, q in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
-            value = float(quantiles.quantile(x, q, type=qtype)) if len(x) else None
+    values = frame[row.variable].to_numpy(dtype=float)
+    present = ~np.isnan(values)
+    group_i = level_index(frame[by], groups)
+    by_group = [values[present & (group_i == k)] for k in range(len(groups))]
+    for g, x in ((ALL, values[present]), *zip(groups, by_group, strict=True)):
+        qs = quantiles.quantile(x, [0.25, 0.5, 0.75], type=qtype).tolist() if len(x) else [None] * 3
+        for stat, value in zip(("q1", "median", "q3"), qs, strict=True):
             rb.add(f"baseline.{row.variable}.{g}.{stat}", value, stat, m_q)
     if row.test == "none":
         return
-    samples = [frame.loc[frame[by] == g, row.variable].dropna().to_numpy(dtype=float) for g in groups]
-    samples = [s for s in samples if len(s)]
+    samples = [s for s in by_group if len(s)]
     test = row.test if row.test not in ("auto",) else (
         "mann_whitney" if len(samples) == 2 else "kruskal_wallis")
     if test == "mann_whitney" and len(samples) == 2:

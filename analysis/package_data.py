@@ -54,7 +54,10 @@ def read_package_cohort(source: str) -> pd.DataFrame:
     loader = getattr(module, src.function, None)
     if not callable(loader):
         raise PaperlockError(f"data.cohort {source!r}: {src.module!r} has no function {src.function!r}")
-    frame = loader()
+    try:
+        frame = loader()
+    except Exception as exc:  # a third-party loader may raise anything; report it as the user's data problem
+        raise PaperlockError(f"data.cohort {source!r}: the loader failed: {type(exc).__name__}: {exc}") from None
     if not isinstance(frame, pd.DataFrame):
         raise PaperlockError(f"data.cohort {source!r}: the loader returned {type(frame).__name__}, not a DataFrame")
     if frame.empty:

@@ -41,15 +41,29 @@ def _numeric_endpoints(loaded: LoadedSpec, raw: pd.DataFrame, source: Path) -> p
     return out
 
 
-def compute(loaded: LoadedSpec) -> Results:
+def compute(loaded: LoadedSpec, cohort: Path | None = None) -> Results:
+    """Every statistic of the study. The cohort is validated against the data dictionary and spec first, and
+    the study's data lock, when study.yaml declares one, is checked before that. `cohort` replaces the spec's
+    cohort (a lock's normalised copy, for `paperlock diff`; no lock check then)."""
+    from paperlock.lock import check_lock, relative
+    from paperlock.privacy import flag_small_counts, refuse_identifier_listings
+    from paperlock.validate import study_dictionary
+
     spec = loaded.spec
-    packaged = is_package_source(spec.data.cohort)
-    cohort_path = Path(spec.data.cohort) if packaged else loaded.resolve(spec.data.cohort)
-    raw = read_cohort(spec.data.cohort if packaged else cohort_path)
+    packaged = cohort is None and is_package_source(spec.data.cohort)
+    lock = check_lock(loaded) if cohort is None else None
+    cohort_path = cohort or (Path(spec.data.cohort) if packaged else loaded.resolve(spec.data.cohort))
+    dictionary = study_dictionary(loaded)
+    refuse_identifier_listings(spec, dictionary.dictionary if dictionary else None)
+    raw = read_cohort(spec.data.cohort if packaged else cohort_path, loaded)
     raw = _numeric_endpoints(loaded, raw, cohort_path)
     frame = derive_all(spec, raw, cohort_path)
     rb = ResultsBuilder()
     add_group_sizes(spec, frame, rb)
+    for var in spec.variables.values():
+        if var.cut is not None and var.cut.key:
+            m = rb.method("spec.cutoff", "cut-off declared in the study spec", source=var.cut.source or "study spec")
+            rb.add(var.cut.key, var.cut.at, "cutoff", m, unit=var.unit)
     for table in spec.baseline_tables:
         add_baseline_table(spec, table, frame, rb)
     for analysis in spec.survival:
@@ -64,11 +78,14 @@ def compute(loaded: LoadedSpec) -> Results:
     add_listings(spec, frame, raw, rb)
     for search in spec.cutpoints:
         add_cutpoint(spec, search, frame, raw, rb)
+    flag_small_counts(rb.listings, spec.privacy.min_count)
+    cohort_key = relative(loaded, cohort_path) if cohort else spec.data.cohort
     inputs = (dict([package_input(spec.data.cohort, raw)]) if packaged
-              else {spec.data.cohort: sha256_file(cohort_path)})
+              else {cohort_key: sha256_file(cohort_path)})
     for extra in (spec.data.dictionary, spec.flow.file if spec.flow else None):
         if extra and loaded.resolve(extra).is_file():
             inputs[extra] = sha256_file(loaded.resolve(extra))
     meta = Meta(study=spec.study.id, synthetic=spec.study.synthetic, spec_sha256=loaded.sha256,
-                inputs=inputs, git_commit=git_commit(ANALYSIS_ROOT), packages=package_versions())
+                inputs=inputs, git_commit=git_commit(ANALYSIS_ROOT), packages=package_versions(),
+                lock_id=lock.lock_id if lock else None)
     return rb.build(meta)

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.baseline import group_codes
+from analysis.codes import level_index
 from analysis.stats import km
 from paperlock.results import ResultsBuilder
 from paperlock.spec import Spec, SurvivalAnalysis
@@ -47,10 +48,11 @@ def add_survival(spec: Spec, analysis: SurvivalAnalysis, frame: pd.DataFrame, ra
         stratifier = analysis.stratifier
         var = spec.variables[spec.groupings[analysis.by].variable]
         groups = analysis.groups or group_codes(spec, analysis.by)
-        masks = {g: (frame[spec.groupings[analysis.by].variable] == g).to_numpy() for g in groups}
+        group_i = level_index(frame[spec.groupings[analysis.by].variable], groups)
+        masks = {g: group_i == k for k, g in enumerate(groups)}
         labels = {lvl.code: lvl.label for lvl in var.level_list}
     prefix = f"km.{analysis.endpoint}.{stratifier}"
-    block: dict = {"endpoint": analysis.endpoint, "stratifier": stratifier, "time_unit": "months",
+    block: dict = {"endpoint": analysis.endpoint, "stratifier": stratifier, "time_unit": "months", "order": [],
                    "groups": {}, "at_risk": {"times": analysis.at_risk_times_months, "n": {}}}
     for g in groups:
         t, e = months[masks[g]], event[masks[g]]
@@ -73,10 +75,13 @@ def add_survival(spec: Spec, analysis: SurvivalAnalysis, frame: pd.DataFrame, ra
                     "censor_times": curve.time[curve.n_censor > 0].tolist(), "median": med.median,
                 }
                 block["at_risk"]["n"][g] = curve.at_risk(np.asarray(analysis.at_risk_times_months)).tolist()
+                block["order"].append(g)  # results.json sorts keys; this keeps the spec's group order
     if len(block["groups"]) > 1:
         present = [g for g in groups if g in block["groups"]]
-        mask = np.isin(frame[spec.groupings[analysis.by].variable].to_numpy(), present)
-        lr = km.logrank(months[mask], event[mask], frame[spec.groupings[analysis.by].variable].to_numpy()[mask])
+        mask = np.isin(group_i, [groups.index(g) for g in present])
+        # integer labels in the codes' sorted order: the same group order (and arithmetic) as the codes themselves
+        label = np.array([sorted(present).index(g) if g in present else -1 for g in groups])
+        lr = km.logrank(months[mask], event[mask], label[group_i[mask]])
         m = rb.method("km.logrank", "log-rank test (Mantel–Haenszel), chi-square with k − 1 df",
                       reference="R survival::survdiff(rho = 0)", rho="0")
         rb.add(f"{prefix}.logrank_p", lr.p, "p", m)

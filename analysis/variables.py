@@ -30,19 +30,21 @@ def derive_variable(name: str, var: Variable, raw: pd.DataFrame, source: Path) -
         codes[numeric.isna().to_numpy()] = None
         return pd.Series(codes, index=raw.index, name=name)
     lookup = {_norm(v): lvl.code for lvl in var.levels for v in (lvl.values or [lvl.code])}
-    codes = []
-    for i, v in enumerate(col.tolist()):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            codes.append(None)
-            continue
-        code = lookup.get(_norm(v))
-        if code is None:
-            allowed = ", ".join(sorted({str(x) for lvl in var.levels for x in (lvl.values or [lvl.code])}))
-            raise PaperlockError(
-                f"{source}: row {i + 2}, column {var.column!r}: value {v!r} is not a level of {name!r} "
-                f"(allowed: {allowed})"
-            )
-        codes.append(code)
+    # each distinct raw value is looked up once (factorize: NaN/None -> -1), then spread by its index
+    index, distinct = pd.factorize(col, use_na_sentinel=True)
+    mapped = np.array([lookup.get(_norm(v)) for v in distinct.tolist()] + [None], dtype=object)
+    codes = mapped[index]  # index -1 (missing) picks the trailing None
+    no_level = np.array([m is None for m in mapped])
+    no_level[-1] = False
+    unknown = np.flatnonzero(no_level[index])
+    if unknown.size:
+        i = int(unknown[0])
+        v = col.iloc[i]
+        allowed = ", ".join(sorted({str(x) for lvl in var.levels for x in (lvl.values or [lvl.code])}))
+        raise PaperlockError(
+            f"{source}: row {i + 2}, column {var.column!r}: value {v!r} is not a level of {name!r} "
+            f"(allowed: {allowed})"
+        )
     return pd.Series(codes, index=raw.index, name=name, dtype=object)
 
 

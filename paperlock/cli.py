@@ -19,6 +19,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("paperlock.commands.report", "render the manuscript (HTML, PDF) from results.json"),
     "audit-paper": ("paperlock.audit.paper", "audit the published record for internal consistency"),
     "audit": ("paperlock.audit.reproduction", "audit every published number against results.json"),
+    "validate": ("paperlock.commands.validate", "check a data file against the data dictionary and study spec"),
+    "lock": ("paperlock.commands.lock", "validate and freeze the study's data (normalised copy + manifest)"),
+    "diff": ("paperlock.commands.diff", "which printed numbers changed between two locks or results files"),
 }
 
 

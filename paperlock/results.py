@@ -54,6 +54,7 @@ class Meta(_Model):
     inputs: dict[str, str]
     git_commit: str
     packages: dict[str, str]
+    lock_id: str | None = None
 
 
 class Results(_Model):
@@ -132,6 +133,8 @@ def _plain(obj: Any) -> Any:
 
 def dumps(results: Results) -> str:
     doc = results.model_dump(mode="json", exclude_defaults=False)
+    if doc["meta"].get("lock_id") is None:
+        doc["meta"].pop("lock_id", None)
     for stat in doc["statistics"].values():
         for field in ("unit", "note"):
             if stat.get(field) is None:

@@ -31,10 +31,14 @@ class Level(_Strict):
 
 
 class Cut(_Strict):
-    """Dichotomise a continuous column: values <= `at` take the first level, values > `at` the second."""
+    """Dichotomise a continuous column: values <= `at` take the first level, values > `at` the second.
+
+    With `key`, the cut-off itself is recorded in results (e.g. `cutoff.nlr`), so the audit can check it too."""
 
     at: float
     levels: tuple[Level, Level]
+    key: str | None = None
+    source: str | None = Field(default=None, description="where the cut-off comes from, e.g. 'X-tile (authors)'")
 
 
 class Change(_Strict):
@@ -96,6 +100,7 @@ class Conventions(_Strict):
     km_ci: Literal["spss", "log", "log-log", "plain"]
     cox_ties: Literal["breslow", "efron"]
     confidence_level: float = 0.95
+    alpha: float = Field(default=0.05, description="two-sided significance level used in the text's wording")
     categorical_test_default: Literal["auto", "pearson", "yates", "fisher"] = "auto"
     continuous_test_default: Literal["mann_whitney", "kruskal_wallis"] = "mann_whitney"
 
@@ -117,7 +122,8 @@ class Display(_Strict):
 
 class BaselineRow(_Strict):
     variable: str
-    test: Literal["pearson", "yates", "fisher", "auto", "mann_whitney", "kruskal_wallis", "none"] = "auto"
+    test: Literal["pearson", "yates", "fisher", "auto", "auto_observed", "mann_whitney", "kruskal_wallis",
+                  "none"] = "auto"
     show_levels: list[str] | None = Field(
         default=None, description="print only these levels (e.g. 'yes' of a yes/no prior treatment)"
     )
@@ -211,7 +217,7 @@ class BinaryOutcomeTable(_Strict):
     variable: str | None = Field(default=None, description="one categorical variable whose levels are the rows")
     composites: dict[str, list[str]] = Field(default_factory=dict)
     composite_labels: dict[str, str] = Field(default_factory=dict)
-    test: Literal["pearson", "yates", "fisher", "auto", "none"] = "auto"
+    test: Literal["pearson", "yates", "fisher", "auto", "auto_observed", "none"] = "auto"
     tested: list[str] | None = Field(default=None, description="rows to test; None tests every row")
     exact_ci: bool = False
 
@@ -246,7 +252,7 @@ class GradedEventTable(_Strict):
     grades: dict[str, int] = Field(description="{key segment: minimum grade}, e.g. {any: 1, g3plus: 3}")
     grade_labels: dict[str, str]
     events: list[GradedEvent]
-    test: Literal["pearson", "yates", "fisher", "auto", "none"] = "auto"
+    test: Literal["pearson", "yates", "fisher", "auto", "auto_observed", "none"] = "auto"
     tested: list[str] | None = None
 
 
@@ -294,6 +300,7 @@ class FlowFacts(_Strict):
 class SurvivalTableRows(_Strict):
     stratifier: str
     groups: list[str] | None = None
+    heading: str | None = Field(default=None, description="a row-group heading above these rows")
 
 
 class SurvivalTable(_Strict):
@@ -367,6 +374,14 @@ class DataFiles(_Strict):
     cohort: str
     dictionary: str | None = None
     published: str | None = None
+    lock: str | None = Field(default=None, description="data lock manifest; when set, results refuse data that "
+                                                       "no longer match it (`paperlock lock` writes it)")
+
+
+class Privacy(_Strict):
+    """Disclosure control for outputs: groups smaller than `min_count` in any listing are flagged."""
+
+    min_count: int = Field(default=5, ge=1)
 
 
 class Spec(_Strict):
@@ -385,6 +400,7 @@ class Spec(_Strict):
     flow: FlowFacts | None = None
     listings: dict[str, Listing] = Field(default_factory=dict)
     cutpoints: list[CutpointSearch] = Field(default_factory=list)
+    privacy: Privacy = Field(default_factory=Privacy)
     survival_tables: list[SurvivalTable] = Field(default_factory=list)
     cox_tables: list[CoxTable] = Field(default_factory=list)
     figures: list[Figure] = Field(default_factory=list)

@@ -8,7 +8,7 @@ byte-identical files: python-docx writes the same XML for the same input, the co
 fixed date, and the zip is rewritten with fixed timestamps.
 
 Input is the HTML contract of `report.render`: `<h1>`-`<h4>`, `<p>` (`class="synthetic"` for the notice),
-`<figure class="table" id="tbl-...">` (caption above, great_tables `<table>`, notes in `<tfoot>`),
+`<figure class="table [wide]" id="tbl-...">` (caption above, great_tables `<table>`, notes in `<tfoot>`),
 `<figure class="figure" id="fig-...">` (`<img data-png="...">` relative to the build folder, caption below),
 `<a class="xref" href="#...">` (an internal link to the caption's bookmark) and `<section class="colophon">`.
 """
@@ -490,7 +490,7 @@ def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table 
 class DocxWriter:
     """Walks the manuscript HTML body once, appending Word content in document order.
 
-    A table too wide for a portrait page goes on a landscape page (a section of its own), as journals ask.
+    A table marked `wide`, or too wide for a portrait page, goes on a landscape page (a section of its own).
     """
 
     def __init__(self, doc: DocxDocument, build_dir: Path) -> None:
@@ -533,7 +533,7 @@ class DocxWriter:
         if not tables:
             raise PaperlockError(f"table {el.get('id')!r} in the manuscript HTML has no <table>")
         grid = table_grid(tables[0])
-        self.orient(not grid.fits(int(TEXT_WIDTH)))
+        self.orient("wide" in el.get("class", "").split() or not grid.fits(int(TEXT_WIDTH)))
         self.caption(el.find("figcaption"), "Caption", el.get("id", ""))
         add_table(self.doc, grid, self.text_width)
         for i, note in enumerate(grid.notes):

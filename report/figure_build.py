@@ -50,11 +50,18 @@ def flow_facts(spec: Spec, results: Results) -> dict[str, Any]:
     return facts
 
 
+def _in_order(block: dict[str, Any]) -> dict[str, Any]:
+    """The curve block with its groups in the study's order (results.json stores keys sorted)."""
+    order = block.get("order") or list(block["groups"])
+    return {**block, "groups": {g: block["groups"][g] for g in order},
+            "at_risk": {**block["at_risk"], "n": {g: block["at_risk"]["n"][g] for g in order}}}
+
+
 def _km_figure(spec: Spec, fig_spec: Figure, results: Results):
     from report.figures.km import km_panel_grid
 
     d = spec.display
-    blocks = [results.curves[p] for p in fig_spec.panels]
+    blocks = [_in_order(results.curves[p]) for p in fig_spec.panels]
     return km_panel_grid(
         blocks, titles=fig_spec.panel_titles or None,
         p_formatter=lambda p: f"Log-rank {fmt.p_clause(p, d.p_digits)}",

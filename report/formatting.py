@@ -80,6 +80,24 @@ def estimate_ci(est: float | None, lower: float | None, upper: float | None, dig
     return f"{num(est, digits)} ({interval(lower, upper, digits)})"
 
 
+def upper_limit(lower: float | None, upper: float | None, digits: int = 2) -> str:
+    """A median's CI 'lower–upper', with 'NR' for an upper limit the confidence band never reaches
+    (R's NA upper limit of a Brookmeyer–Crowley interval) when the lower limit exists."""
+    if _missing(upper) and not _missing(lower):
+        return f"{num(lower, digits)}{DASH}{NOT_REACHED}"
+    return interval(lower, upper, digits)
+
+
+def median_ci(median: float | None, lower: float | None, upper: float | None, digits: int = 2,
+              status: str = "estimated") -> str:
+    """'66.3 (63.0–NR)': a Kaplan–Meier median with its CI; 'NR' when the median is not reached."""
+    if status == "not_reached":
+        return NOT_REACHED
+    if _missing(median):
+        return NA
+    return f"{num(median, digits)} ({upper_limit(lower, upper, digits)})"
+
+
 def median_iqr(median: float | None, q1: float | None, q3: float | None, digits: int = 2) -> str:
     """'56.00 [51.00, 63.00]'."""
     if _missing(median):

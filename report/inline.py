@@ -52,7 +52,7 @@ class Inline:
             return "not reached"
         d = self.display.months_digits
         lo, hi = self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper")
-        return f"{fmt.months(med.value, d)} months ({self.display.ci_label} {fmt.interval(lo, hi, d)})"
+        return f"{fmt.months(med.value, d)} months ({self.display.ci_label} {fmt.upper_limit(lo, hi, d)})"
 
     def hr(self, prefix: str) -> str:
         """'HR 0.48 (95% CI 0.26–0.88), p = 0.017' from a Cox prefix."""
@@ -74,6 +74,15 @@ class Inline:
             raise PaperlockError(f"the manuscript asks for table {table_id!r}, "
                                  "which results.json does not hold") from None
 
+    def hr_brief(self, prefix: str) -> str:
+        """'HR 0.48, 95% CI 0.26–0.88, p = 0.017' for use inside parentheses."""
+        s = self.stat(prefix + ".hr")
+        if s.status == "not_estimable":
+            return "HR not estimable"
+        d = self.display.hr_digits
+        ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
+        return f"HR {fmt.num(s.value, d)}, {self.display.ci_label} {ci}, {self.p(prefix + '.p')}"
+
     def hr_short(self, prefix: str) -> str:
         """'0.48 (95% CI 0.26–0.88)' without the p."""
         d = self.display.hr_digits
@@ -82,5 +91,5 @@ class Inline:
 
     def globals(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in
-                ("stat", "value", "n", "pct", "n_pct", "p", "months", "km_median", "hr", "hr_short", "has",
+                ("stat", "value", "n", "pct", "n_pct", "p", "months", "km_median", "hr", "hr_brief", "hr_short", "has",
                  "table")}

@@ -108,7 +108,7 @@ def render_html(loaded: LoadedSpec, results: Results, build_dir: Path | None = N
         "meta": results.meta,
         "methods": results.methods,
         "sections": loaded.spec.manuscript.sections if loaded.spec.manuscript else ["results"],
-        "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number, "wide": t.wide,
+        "tables": {t.id: {"caption": t.caption, "title": t.title, "number": t.number, "wide": t.wide, "long": t.long,
                           "html": Markup(render_table_html(t))} for t in tables},
         "figures": (build_figures(loaded, results, results_json or dumps(results), build_dir, staging)
                     if build_dir is not None and staging is not None and loaded.spec.figures else {}),

@@ -212,7 +212,7 @@ def test_headline_and_outputs_are_deterministic_and_escaped():
 
 # ----------------------------------------------------------------------------------- CLI on the mini study
 def drop_one_patient(study: Path) -> None:
-    """Remove the first patient from the cohort (and one enrolled row from the screening file, if any)."""
+    """Remove the first patient from the cohort (and one analysed row from the screening file, if any)."""
     from paperlock.spec import load_spec
 
     loaded = load_spec(study)
@@ -220,11 +220,13 @@ def drop_one_patient(study: Path) -> None:
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
     flow = loaded.spec.flow
-    if flow is not None:
+    if flow is not None:  # the flow chart's last stage holds exactly the analysed cohort: one row fewer there
         path = loaded.resolve(flow.file)
         lines = path.read_text().splitlines()
-        status = lines[0].split(",").index(flow.status_column)
-        first = next(i for i, line in enumerate(lines[1:], 1) if line.split(",")[status] == flow.enrolled_status)
+        header = lines[0].split(",")
+        where = {header.index(col): value for col, value in flow.stages[-1].where.items()}
+        first = next(i for i, line in enumerate(lines[1:], 1)
+                     if all(line.split(",")[c] == v for c, v in where.items()))
         path.write_text("\n".join(lines[:first] + lines[first + 1 :]) + "\n")
 
 

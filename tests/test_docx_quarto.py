@@ -249,3 +249,20 @@ def test_quarto_panel_letters_follow_the_reference():
     assert "(@{fig-figure2}A–B; @tbl-table2)." in qmd
     out = pypandoc.convert_text(qmd, "html", format="markdown")
     assert re.search(r'data-cites="fig-figure2">[^<]*</span>A–B', out)
+
+
+def test_word_wide_table_gets_a_landscape_page_and_prose_returns_to_portrait(tmp_path):
+    from docx.enum.section import WD_ORIENT
+
+    page = ('<html><body><h1>T</h1><p>Before.</p><figure class="table wide" id="tbl-t1"><figcaption><b>Table 1.'
+            '</b> Wide</figcaption><table><thead><tr><th rowspan="2"></th><th colspan="2">Arm</th></tr>'
+            '<tr><th>A</th><th>B</th></tr></thead><tbody><tr><th>x</th><td>1</td><td>2</td></tr></tbody>'
+            '</table></figure><p>After.</p></body></html>')
+    write_docx(page, tmp_path, tmp_path / "w.docx")
+    document = docx.Document(str(tmp_path / "w.docx"))
+    assert [s.orientation for s in document.sections] == [WD_ORIENT.PORTRAIT, WD_ORIENT.LANDSCAPE,
+                                                          WD_ORIENT.PORTRAIT]
+    assert document.sections[1].page_width > document.sections[1].page_height
+    table = document.tables[0]
+    assert [words(table.cell(r, c).text) for r in range(3) for c in range(3)] == [
+        "", "Arm", "Arm", "", "A", "B", "x", "1", "2"]

@@ -442,8 +442,8 @@ TEXT: dict[str, list[tuple[str, str, str]]] = {
         ("14.26", "km.os.arm.tki_ici.ci_upper", "ci_upper"),
         ("7.50", "km.os.arm.tki.median", "median"), ("4.06", "km.os.arm.tki.ci_lower", "ci_lower"),
         ("10.94", "km.os.arm.tki.ci_upper", "ci_upper"),
-        ("51.0", "afp_change.elevated.tki_ici.pct", "pct"), ("25", "afp_change.elevated.tki_ici.n", "n"),
-        ("57.1", "afp_change.elevated.tki.pct", "pct"), ("12", "afp_change.elevated.tki.n", "n"),
+        ("51.0", "baseline.afp_change.elevated.tki_ici.pct", "pct"), ("25", "baseline.afp_change.elevated.tki_ici.n", "n"),
+        ("57.1", "baseline.afp_change.elevated.tki.pct", "pct"), ("12", "baseline.afp_change.elevated.tki.n", "n"),
         ("4.73", "km.pfs.afp_baseline.le400.median", "median"),
         ("2.80", "km.pfs.afp_baseline.le400.ci_lower", "ci_lower"),
         ("6.66", "km.pfs.afp_baseline.le400.ci_upper", "ci_upper"),
@@ -465,10 +465,10 @@ TEXT: dict[str, list[tuple[str, str, str]]] = {
         ("1", "response.cr.tki_ici.n", "n"), ("2", "response.cr.tki_ici.pct", "pct"),
         ("7", "response.pr.tki_ici.n", "n"), ("14.3", "response.pr.tki_ici.pct", "pct"),
         ("85.7", "response.dcr.tki_ici.pct", "pct"), ("61.9", "response.dcr.tki.pct", "pct"),
-        ("24.2", "response_by_afp_change.decreased.orr.pct", "pct"),
-        ("78.8", "response_by_afp_change.decreased.dcr.pct", "pct"),
-        ("16.2", "response_by_afp_change.elevated.orr.pct", "pct"),
-        ("73.0", "response_by_afp_change.elevated.dcr.pct", "pct"),
+        ("24.2", "response_by_afp_change.orr.decreased.pct", "pct"),
+        ("78.8", "response_by_afp_change.dcr.decreased.pct", "pct"),
+        ("16.2", "response_by_afp_change.orr.elevated.pct", "pct"),
+        ("73.0", "response_by_afp_change.dcr.elevated.pct", "pct"),
     ],
     "text2.5": [
         ("2.04", "cox.all.os.multi.afp_gt400.hr", "hr"), ("1.10", "cox.all.os.multi.afp_gt400.ci_lower", "ci_lower"),
@@ -604,9 +604,9 @@ identities:
   # A percentage printed without its count: the counts implied by each percentage and its denominator must add
   # up to a printed total. Denominators and totals are sums of keys ("-" subtracts).
   - {name: "responders by AFP change add up to responders overall", relation: implied_sum,
-     pcts: ["response_by_afp_change.decreased.{cat}.pct", "response_by_afp_change.elevated.{cat}.pct"],
-     denominators: [["cohort.n.all", "-afp_change.elevated.tki.n", "-afp_change.elevated.tki_ici.n"],
-                    ["afp_change.elevated.tki.n", "afp_change.elevated.tki_ici.n"]],
+     pcts: ["response_by_afp_change.{cat}.decreased.pct", "response_by_afp_change.{cat}.elevated.pct"],
+     denominators: [["cohort.n.all", "-baseline.afp_change.elevated.tki.n", "-baseline.afp_change.elevated.tki_ici.n"],
+                    ["baseline.afp_change.elevated.tki.n", "baseline.afp_change.elevated.tki_ici.n"]],
      total: ["response.{cat}.tki.n", "response.{cat}.tki_ici.n"],
      assumption: "every patient is classified as AFP decreased or elevated at 8 weeks (section 2.3 gives the \
 elevated counts per arm; the remaining patients are taken as decreased)"}

@@ -159,16 +159,8 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = R_TOL) -> float:
     if np.all(np.isnan(y)) or np.nanmax(y) < p:
         return np.nan
     xmax = x[-1]
-    keep = np.ones(y.size, dtype=bool)
-    seen_nan = False
-    seen: set[float] = set()
-    for i, val in enumerate(y):  # duplicated(): first occurrence kept, NaN equal to NaN
-        if np.isnan(val):
-            keep[i] = not seen_nan
-            seen_nan = True
-        else:
-            keep[i] = val not in seen
-            seen.add(float(val))
+    keep = np.zeros(y.size, dtype=bool)  # duplicated(): first occurrence kept, NaN equal to NaN, -0 == 0
+    keep[np.unique(y + 0.0, return_index=True, equal_nan=True)[1]] = True
     x, y = x[keep], y[keep]
     idx = np.arange(y.size, dtype=float)
     i1 = _approx_constant_right(y + tol, idx, p)
@@ -229,10 +221,9 @@ def logrank(time, event, group) -> LogRank:
     k = levels.size
     utime, ti = np.unique(t, return_inverse=True)
     m = utime.size
-    n_tot = np.zeros((m, k))
-    d_tot = np.zeros((m, k))
-    np.add.at(n_tot, (ti, gi), 1.0)
-    np.add.at(d_tot, (ti, gi), e)
+    cell = ti * k + gi  # (time, group) cell of each subject
+    n_tot = np.bincount(cell, minlength=m * k).astype(float).reshape(m, k)
+    d_tot = np.bincount(cell, weights=e, minlength=m * k).reshape(m, k)
     at_risk = np.cumsum(n_tot[::-1], axis=0)[::-1]  # subjects with time >= t, per group
     n = at_risk.sum(axis=1)
     d = d_tot.sum(axis=1)

@@ -287,7 +287,7 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     failing = [r for r in rows if r.fails_audit]
     for r in failing[:20]:
-        what = r.note if r.status == NOT_COMPUTED else f"recomputed {r.rounded}, {r.tier_rule}"
+        what = r.note if r.status == NOT_COMPUTED else f"recomputed {r.rounded}; tier: {r.tier_rule}"
         print(f"  FAIL {r.entry.id} ({r.entry.place} {r.entry.locator}): printed {r.entry.printed}; {what}")
     if len(failing) > 20:
         print(f"  ... and {len(failing) - 20} more (see {paths[0]})")

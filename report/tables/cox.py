@@ -62,7 +62,7 @@ def cox_table_spec(spec: Spec, table: CoxTable, results: Results, number: int) -
             labels[f"{ep}_{kind}_p"] = "p"
             spanners.append((kind_label, [f"{ep}_{kind}_hr", f"{ep}_{kind}_p"], 0))
         spanners.append((spec.endpoints[ep].abbreviation, [c for c in columns if c.startswith(f"{ep}_")], 1))
-    method = next(s.method for k, s in stats.items() if k.startswith(f"cox.{models.population}."))
+    method = next(s.method for k, s in stats.items() if k.startswith(f"cox.{models.population}.") and k.endswith(".hr"))
     conv = results.methods[method].conventions
     note = (f"Cox proportional hazards models; ties: {conv.get('ties')}; CI: {conv.get('ci')}; p: Wald test. "
             f"Covariates with univariable p < {models.entry_p:g} entered the multivariable model.")

@@ -29,6 +29,11 @@ class TableSpec:
     spanners: list[tuple[str, list[str], int]] = field(default_factory=list)
     row_groups: str | None = None  # column of the frame holding a row-group label
     wide: bool = False  # set on a landscape page in the PDF
+
+    @property
+    def long(self) -> bool:
+        """Long tables may break across pages (their header repeats); short ones are kept whole."""
+        return len(self.frame) > 25
     indented_rows: list[int] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
 

@@ -1,0 +1,88 @@
+"""Rendered-output check: every table cell of the generated manuscript (HTML, and DOCX when it can be written)
+equals the formatting of the results it stands for, so a rendering bug cannot hide behind a correct results file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from paperlock.audit.rendered import cell_count, check_outputs, compare, expected_tables, html_tables
+from paperlock.cli import main
+from paperlock.results import load_results
+from paperlock.spec import load_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def mini_rendered(mini_study: Path) -> Path:
+    assert main(["results", "--study", str(mini_study)]) == 0
+    assert main(["report", "--study", str(mini_study), "--formats", "html"]) == 0
+    return mini_study
+
+
+def _load(study: Path):
+    return load_spec(study), load_results(study / "build" / "results.json")
+
+
+def test_every_table_cell_of_the_mini_manuscript_matches_results(mini_rendered: Path):
+    loaded, results = _load(mini_rendered)
+    expected = expected_tables(loaded, results)
+    assert cell_count(expected) > 50 and set(expected) == {"table1", "table2", "table3", "table4", "table6"}
+    checked, mismatches = check_outputs(loaded, results, mini_rendered / "build")
+    assert checked == [str(mini_rendered / "build" / "manuscript.html")]
+    assert mismatches == []
+
+
+def test_the_docx_tables_match_results(mini_rendered: Path):
+    docx = pytest.importorskip("report.docx", reason="report/docx.py (the DOCX writer) is not there yet")
+    build = mini_rendered / "build"
+    docx.write_docx((build / "manuscript.html").read_text(encoding="utf-8"), build, build / "manuscript.docx")
+    loaded, results = _load(mini_rendered)
+    checked, mismatches = check_outputs(loaded, results, build)
+    assert checked[-1].endswith("manuscript.docx")
+    assert mismatches == []
+
+
+def test_a_changed_cell_is_reported(mini_rendered: Path):
+    loaded, results = _load(mini_rendered)
+    html = (mini_rendered / "build" / "manuscript.html").read_text(encoding="utf-8")
+    cell = expected_tables(loaded, results)["table2"][0].cells["pfs"]  # e.g. "2.77 (2.28–3.26)"
+    bumped = re.sub(r"\d(?=\))", lambda m: str((int(m.group(0)) + 1) % 10), cell, count=1)
+    assert html.count(f">{cell}<") == 1
+    mismatches = compare(expected_tables(loaded, results), html_tables(html.replace(f">{cell}<", f">{bumped}<")),
+                         "html")
+    assert [(m.table, m.row, m.column, m.expected, m.rendered) for m in mismatches] == [
+        ("table2", 0, "pfs", cell, bumped)]
+
+
+def test_swapped_columns_and_a_lost_row_are_reported(mini_rendered: Path):
+    loaded, results = _load(mini_rendered)
+    html = (mini_rendered / "build" / "manuscript.html").read_text(encoding="utf-8")
+    swapped = (html.replace('id="table3-tki"', 'id="table3-TMP"').replace('id="table3-tki_ici"', 'id="table3-tki"')
+               .replace('id="table3-TMP"', 'id="table3-tki_ici"'))
+    mismatches = compare(expected_tables(loaded, results), html_tables(swapped), "html")
+    assert mismatches and {m.table for m in mismatches} == {"table3"}
+    assert {m.column for m in mismatches} <= {"tki", "tki_ici"}
+    # drop the last body row of table 6
+    start = html.index('id="tbl-table6"')
+    end = html.index("</tbody>", start)
+    last_row = html.rindex("<tr", start, end)
+    lost = html[:last_row] + html[end:]
+    mismatches = compare(expected_tables(loaded, results), html_tables(lost), "html")
+    assert any(m.table == "table6" and m.rendered.endswith("rows") for m in mismatches)
+
+
+@pytest.mark.skipif(not (ROOT / "data" / "cohort.csv").exists(), reason="data/cohort.csv does not exist yet")
+def test_the_study_manuscript_tables_match_results():
+    from analysis.run import compute
+    from report.render import render_html
+
+    loaded = load_spec(ROOT)
+    results = compute(loaded)
+    html = render_html(loaded, results)
+    expected = expected_tables(loaded, results)
+    assert cell_count(expected) > 500
+    assert compare(expected, html_tables(html), "html") == []
