@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from paperlock.data_dictionary import NUMERIC_TYPES, DataDictionary, LoadedDictionary, load_dictionary
+from paperlock.data_dictionary import DataDictionary, LoadedDictionary, load_dictionary
 from paperlock.io import Table, read_table
 from paperlock.io.values import number_text
 from paperlock.problems import Problem, ValidationFailed, show_value

@@ -49,8 +49,15 @@ MARGIN_SIDE, MARGIN_TOP, MARGIN_BOTTOM = Mm(20), Mm(22), Mm(20)
 TEXT_WIDTH = PAGE_WIDTH - 2 * MARGIN_SIDE
 FIXED_DATE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # core properties: no wall-clock time in the file
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-CHAR_WIDTH = Pt(4.9)       # mean glyph width of 9-pt Arial in table text (digits are 5 pt)
+TABLE_PT = 9               # table text size
 CELL_MARGINS = Pt(8)       # left + right cell margins
+STUB_MIN_EM = 10           # a wrapped stub (row labels) keeps at least this width, in em
+# Arial / Liberation Sans advance widths in 1/1000 em; other characters count as 556 (digits, most lower case)
+GLYPH_WIDTHS = {**dict.fromkeys("ijl", 222), **dict.fromkeys(" .,:;!|/[]ft'I", 278),
+                **dict.fromkeys("()-r*", 333), **dict.fromkeys("ckszvxy\"", 500), **dict.fromkeys("=+<>~±≤≥×", 584),
+                **dict.fromkeys("ABEKPSVXY", 667), **dict.fromkeys("CDHNRUw", 722), **dict.fromkeys("GOQ", 778),
+                **dict.fromkeys("Mm", 833), **dict.fromkeys("%W", 900), "–": 556, "—": 1000, "F": 611, "T": 611,
+                "Z": 611, "J": 500, "L": 556}
 KEEP_TOGETHER_ROWS = 30    # tables up to this many rows are kept on one page when they fit
 RULE_THICK, RULE_THIN, RULE_SPANNER = 12, 6, 4  # border widths in eighths of a point: 1.5, 0.75, 0.5 pt
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3"}
@@ -345,18 +352,31 @@ class Grid:
     notes: list[HtmlElement]
 
     def natural_widths(self) -> list[int]:
-        """Each column's width (EMU) with its longest one-column text unwrapped at 9 pt."""
-        chars = [4] * self.n_cols
+        """Each column's width (EMU) for its widest one-column cell: body text unwrapped, header labels on at
+        most two lines (broken at a space)."""
+        widths = [text_width("0000")] * self.n_cols
         for cell in self.cells:
             if cell.colspan == 1:
-                longest = max((len(line) for line in plain_text(cell.el).split("\n")), default=0)
-                chars[cell.col] = max(chars[cell.col], longest)
-        return [int(n * CHAR_WIDTH + CELL_MARGINS) for n in chars]
+                lines = plain_text(cell.el).split("\n")
+                need = max(text_width(line) for line in lines)
+                if cell.header:
+                    need = max([need // 2] + [text_width(word) for line in lines for word in line.split()])
+                widths[cell.col] = max(widths[cell.col], need)
+        return [int(w + CELL_MARGINS) for w in widths]
 
     def fits(self, total: int) -> bool:
-        """Whether the values fit unwrapped in `total`, the stub (first column) wrapped at 18 characters."""
+        """Whether the values fit unwrapped in `total` once the stub (row labels) wraps."""
         widths = self.natural_widths()
-        return min(widths[0], int(18 * CHAR_WIDTH + CELL_MARGINS)) + sum(widths[1:]) <= total
+        return min(widths[0], stub_floor()) + sum(widths[1:]) <= total
+
+
+def text_width(text: str) -> int:
+    """The width (EMU) of `text` set in 9-pt Arial, from the glyph advance widths."""
+    return int(Pt(TABLE_PT) * sum(GLYPH_WIDTHS.get(ch, 556) for ch in text) / 1000)
+
+
+def stub_floor() -> int:
+    return int(Pt(TABLE_PT) * STUB_MIN_EM + CELL_MARGINS)
 
 
 def table_grid(table: HtmlElement) -> Grid:
@@ -386,8 +406,8 @@ def table_grid(table: HtmlElement) -> Grid:
 
 def column_widths(natural: list[int], total: int) -> list[int]:
     """Widths (EMU) filling `total` in proportion to the natural widths; when those overflow, the widest
-    columns (long labels, which wrap) give way first, down to 12 characters."""
-    cap, floor = max(natural), int(12 * CHAR_WIDTH + CELL_MARGINS)
+    columns (long labels, which wrap) give way first, down to `STUB_MIN_EM`."""
+    cap, floor = max(natural), stub_floor()
     while sum(min(n, cap) for n in natural) > total and cap > floor:
         cap -= int(Pt(2))
     need = [min(n, cap) for n in natural]

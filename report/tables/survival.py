@@ -39,4 +39,5 @@ def survival_table_spec(spec: Spec, table: SurvivalTable, results: Results, numb
 
 def _first_group(results: Results, table: SurvivalTable) -> str:
     block = table.rows[0]
-    return block.groups[0] if block.groups else results.curves[f"km.{table.endpoints[0]}.{block.stratifier}"]["order"][0]
+    curve = results.curves[f"km.{table.endpoints[0]}.{block.stratifier}"]
+    return block.groups[0] if block.groups else curve["order"][0]
