@@ -6,10 +6,11 @@ BUILD := $(STUDY)/build
 ENV   := .venv/.installed
 # results.json depends on the data, the spec and the analysis code only (not on templates)
 RESULTS_DEPS := $(STUDY)/study.yaml $(wildcard $(STUDY)/data/*.csv $(STUDY)/data/dictionary.yaml) \
+                $(wildcard $(STUDY)/data/*.xlsx $(STUDY)/data/*.sav $(STUDY)/data/*.parquet $(STUDY)/data/*.json) \
                 $(shell find analysis paperlock -name '*.py' -not -path '*/audit/*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help env report results test lint bench audit-paper audit cohort clean
+.PHONY: help env report results validate lock test lint bench audit-paper audit cohort clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +27,12 @@ $(BUILD)/results.json: $(ENV) $(RESULTS_DEPS)
 
 report: $(BUILD)/results.json ## build the manuscript (HTML, PDF) from the shipped data
 	@$(CLI) report --study $(STUDY)
+
+validate: $(ENV) ## check the study's data (or FILE=...) against its data dictionary and spec
+	@$(CLI) validate $(FILE) --study $(STUDY)
+
+lock: $(ENV) ## validate and freeze the study's data: normalised copy + manifest with a lock id
+	@$(CLI) lock --study $(STUDY)
 
 test: ## ruff + pytest (sets up the environment, R included, if missing)
 	@tools/setup_env.sh --with-r

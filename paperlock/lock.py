@@ -96,6 +96,7 @@ def create_lock(loaded: LoadedSpec) -> tuple[Manifest, bool]:
     lock_dir = loaded.root / LOCKS_DIR / lock_id
     copy = lock_dir / "cohort.csv"
     existing = lock_dir / "manifest.json"
+    rel_source = relative(loaded, source)
     if existing.is_file():
         manifest = read_manifest(existing)
         is_new = False
@@ -103,8 +104,8 @@ def create_lock(loaded: LoadedSpec) -> tuple[Manifest, bool]:
         manifest = Manifest(
             lock_id=lock_id,
             locked_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
-            source=SourceRef(path=relative(loaded, source), sha256=sha256_file(source), format=outcome.table.format,
-                             description=outcome.table.description.replace(outcome.table.name, relative(loaded, source))),
+            source=SourceRef(path=rel_source, sha256=sha256_file(source), format=outcome.table.format,
+                             description=outcome.table.description.replace(outcome.table.name, rel_source)),
             normalised=FileRef(path=relative(loaded, copy), sha256=data_sha),
             rows=len(outcome.frame), columns=list(outcome.frame.columns), dictionary=dict_ref,
             spec_sha256=loaded.sha256)

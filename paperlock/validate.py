@@ -139,8 +139,8 @@ def _add_type_rules(rs: RuleSet, name: str, col_type: str, fmt: str | None, orig
             if re.fullmatch(r"[-+]?\d+,\d+", text.strip()):
                 return f"value {show_value(v)} is not a number (decimal comma? write {text.replace(',', '.')})"
             if integer and np.isfinite(parse_numbers(pd.Series([v])).iloc[0]):
-                return f"value {show_value(v)} is not a whole number ({origin} declares an integer)"
-            return f"value {show_value(v)} is not a number ({origin} declares {col_type})"
+                return f"value {show_value(v)} is not a whole number (expected: integer, from {origin})"
+            return f"value {show_value(v)} is not a number (expected: {col_type}, from {origin})"
 
         rs.cell(name, ok_number, msg_number)
     elif col_type == "boolean":
@@ -174,7 +174,8 @@ def _add_dictionary_rules(rs: RuleSet, dictionary: DataDictionary) -> None:
         if col.min is not None or col.max is not None:
             lo = -np.inf if col.min is None else col.min
             hi = np.inf if col.max is None else col.max
-            span = f"{number_text(lo) if col.min is not None else '…'}–{number_text(hi) if col.max is not None else '…'}"
+            lo_text = number_text(lo) if col.min is not None else "…"
+            span = f"{lo_text}–{number_text(hi) if col.max is not None else '…'}"
             unit = f" {col.unit}" if col.unit else ""
             rs.cell(name, lambda s, lo=lo, hi=hi: ~parse_numbers(s).lt(lo) & ~parse_numbers(s).gt(hi),
                     lambda v, span=span, unit=unit: f"value {show_value(v)} is implausible (outside {span}{unit}, "
@@ -251,8 +252,9 @@ def _add_endpoint_rules(rs: RuleSet, spec: Spec) -> None:
                                      f"endpoint {n}")
 
 
-def _add_variable_rules(rs: RuleSet, spec: Spec) -> None:
-    """Numeric columns behind continuous variables, declared levels, and no empty group."""
+def _add_variable_rules(rs: RuleSet, spec: Spec, covered: set[str]) -> None:
+    """Numeric columns behind continuous variables, declared levels, and no empty group (unless the dictionary's
+    `non_empty_levels` already covers the column)."""
     origin = "the study spec"
     for name, var in spec.variables.items():
         columns = [var.column] + ([var.change.followup] if var.change else [])
@@ -264,7 +266,7 @@ def _add_variable_rules(rs: RuleSet, spec: Spec) -> None:
             _add_level_rule(rs, var.column, values, f"a level of variable {name!r} in the study spec")
     for gname, grouping in spec.groupings.items():
         var = spec.variables[grouping.variable]
-        if var.cut or var.change:
+        if var.cut or var.change or var.column in covered:
             continue
         for lvl in var.levels:
             _add_non_empty(rs, var.column, list(lvl.values or [lvl.code]),
@@ -380,7 +382,8 @@ def validate_table(table: Table, spec: Spec | None, dictionary: LoadedDictionary
     if d is not None:
         _add_dictionary_rules(rs, d)
     if spec is not None:
-        _add_variable_rules(rs, spec)
+        covered = {c.column for c in d.checks if c.column and c.rule == "non_empty_levels"} if d else set()
+        _add_variable_rules(rs, spec, covered)
     if len(content):
         problems += _run_rules(rs, table.first_last_rows())
     elif not table.broken_rows:

@@ -53,11 +53,12 @@ TABLE_PT = 9               # table text size
 CELL_MARGINS = Pt(8)       # left + right cell margins
 STUB_MIN_EM = 10           # a wrapped stub (row labels) keeps at least this width, in em
 # Arial / Liberation Sans advance widths in 1/1000 em; other characters count as 556 (digits, most lower case)
-GLYPH_WIDTHS = {**dict.fromkeys("ijl", 222), **dict.fromkeys(" .,:;!|/[]ft'I", 278),
-                **dict.fromkeys("()-r*", 333), **dict.fromkeys("ckszvxy\"", 500), **dict.fromkeys("=+<>~±≤≥×", 584),
-                **dict.fromkeys("ABEKPSVXY", 667), **dict.fromkeys("CDHNRUw", 722), **dict.fromkeys("GOQ", 778),
-                **dict.fromkeys("Mm", 833), **dict.fromkeys("%W", 900), "–": 556, "—": 1000, "F": 611, "T": 611,
-                "Z": 611, "J": 500, "L": 556}
+GLYPH_WIDTHS = {
+    **dict.fromkeys("ijl", 222), **dict.fromkeys(" .,:;!|/[]ft'I", 278), **dict.fromkeys("()-r*", 333),
+    **dict.fromkeys("ckszvxyJ\"", 500), **dict.fromkeys("=+<>~±≤≥×", 584), **dict.fromkeys("FTZ", 611),
+    **dict.fromkeys("ABEKPSVXY", 667), **dict.fromkeys("CDHNRUw", 722), **dict.fromkeys("GOQ", 778),
+    **dict.fromkeys("Mm", 833), **dict.fromkeys("%W", 900), "—": 1000,
+}
 KEEP_TOGETHER_ROWS = 30    # tables up to this many rows are kept on one page when they fit
 RULE_THICK, RULE_THIN, RULE_SPANNER = 12, 6, 4  # border widths in eighths of a point: 1.5, 0.75, 0.5 pt
 HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3"}
@@ -364,6 +365,14 @@ class Grid:
                 widths[cell.col] = max(widths[cell.col], need)
         return [int(w + CELL_MARGINS) for w in widths]
 
+    def rows_kept_with_next(self) -> set[int]:
+        """Rows whose paragraphs keep with the next: all of a short table (it moves to the next page whole),
+        the header rows, a variable's label row with its indented level rows, the last row with the notes."""
+        if self.n_rows <= KEEP_TOGETHER_ROWS:
+            return set(range(self.n_rows))
+        indented = {c.row for c in self.cells if "gt_indent" in c.el.get("class", "")}
+        return set(range(self.n_head)) | {r - 1 for r in indented} | {self.n_rows - 1}
+
     def fits(self, total: int) -> bool:
         """Whether the values fit unwrapped in `total` once the stub (row labels) wraps."""
         widths = self.natural_widths()
@@ -438,6 +447,13 @@ def _cell_borders(cell, **sides: int) -> None:
             borders.append(current[qn(f"w:{side}")])
 
 
+def _paragraph_rule(paragraph: Paragraph, size: int) -> None:
+    """A rule under the paragraph's text, as wide as the cell minus its margins."""
+    borders = OxmlElement("w:pBdr")
+    borders.append(_border_element("bottom", size, space=1))
+    paragraph._p.get_or_add_pPr().insert_element_before(borders, "w:shd", *PPR_AFTER_SHD)
+
+
 def _distinct(cells: list) -> list:
     """A row's cells once each (python-docx repeats a horizontally merged cell for every grid column)."""
     seen: set[int] = set()
@@ -476,7 +492,7 @@ def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table 
         for target, width in zip(cells[r], widths, strict=True):
             target.width = Emu(width)
     style_id = doc.styles[style].style_id
-    keep_together = grid.n_rows <= KEEP_TOGETHER_ROWS
+    keep = grid.rows_kept_with_next()
     for cell in grid.cells:
         target = cells[cell.row][cell.col]
         if cell.rowspan > 1 or cell.colspan > 1:
@@ -485,15 +501,15 @@ def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table 
         paragraph._p.style = style_id
         paragraph.alignment = _alignment(cell.el)
         # keep a short table on one page, and any table with the notes under it
-        paragraph.paragraph_format.keep_with_next = keep_together or cell.row + cell.rowspan == grid.n_rows
+        paragraph.paragraph_format.keep_with_next = cell.row + cell.rowspan - 1 in keep
         indent = re.search(r"gt_indent_(\d+)", cell.el.get("class", ""))
         if indent:
             paragraph.paragraph_format.left_indent = Cm(0.2 * int(indent.group(1)))
-        add_inline(paragraph, inline_segments(cell.el))
+        add_inline(paragraph, inline_segments(cell.el, _element_fmt(cell.el, Fmt())))  # the cell's own CSS too
         target.vertical_alignment = (WD_CELL_VERTICAL_ALIGNMENT.BOTTOM if cell.header
                                      else WD_CELL_VERTICAL_ALIGNMENT.TOP)
         if rules and cell.header and cell.row + cell.rowspan < grid.n_head and cell.colspan > 1:
-            _cell_borders(target, bottom=RULE_SPANNER)  # the rule under a spanner label
+            _paragraph_rule(paragraph, RULE_SPANNER)  # under a spanner label, inset like booktabs' cmidrule
     if rules:
         rows = out.rows
         for target in _distinct(rows[0].cells):

@@ -153,6 +153,9 @@ def qmd_text(html: str, build_dir: Path | None = None) -> str:
         notice.attrib.pop("class")
         callout.append(notice)
 
+    for section in body.iter("section"):  # pandoc would keep "section" as a class of the div
+        section.tag = "div"
+
     # captions go through the same pandoc call, each as a marked paragraph after the body
     caption_html = "".join(f"<p>PAPERLOCKCAP{i}Z {c}</p>" for i, c in enumerate(captions))
     body_html = "".join(lxml.html.tostring(child, encoding="unicode") for child in body)

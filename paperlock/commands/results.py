@@ -22,5 +22,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else loaded.root / "build" / "results.json"
     results = compute(loaded)
     write_results(results, out)
+    for name, listing in sorted(results.listings.items()):
+        for flag in listing.get("small_counts", []):
+            print(f"results: privacy: listing {name!r} has {flag['field']}={flag['value']} in {flag['n']} row(s), "
+                  f"below {listing['min_count']} (flagged in results.json)")
+    if results.meta.lock_id:
+        print(f"results: data lock {results.meta.lock_id}")
     print(f"results: {len(results.statistics)} statistics -> {out} ({time.perf_counter() - start:.2f} s)")
     return 0
