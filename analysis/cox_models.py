@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.codes import level_index
+from analysis.cox_univariable import univariable_fits
 from analysis.stats import cox
 from paperlock.results import ResultsBuilder
 from paperlock.spec import CoxCovariate, CoxModels, CoxTerm, Spec
@@ -55,7 +57,7 @@ def _joint_methods(rb: ResultsBuilder) -> tuple[str, str]:
 def _population(spec: Spec, models: CoxModels, frame: pd.DataFrame) -> np.ndarray:
     mask = np.ones(len(frame), dtype=bool)
     for variable, level in (models.subset or {}).items():
-        mask &= (frame[variable] == level).to_numpy()
+        mask &= level_index(frame[variable], [level]) == 0
     return mask
 
 
@@ -64,7 +66,8 @@ def _term_column(frame: pd.DataFrame, cov: CoxCovariate, term: CoxTerm) -> np.nd
     col = frame[cov.variable]
     if cov.type == "continuous":
         return col.to_numpy(dtype=float) / cov.per
-    out = (col == term.level).to_numpy(dtype=float)
+    index = level_index(col, [term.level])  # 0: the level, -1: another level or missing
+    out = (index == 0).astype(float)
     out[col.isna().to_numpy()] = np.nan
     return out
 
@@ -147,10 +150,9 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
         base = f"cox.{models.population}.{ep_name}"
         m_uni = _method(rb, spec, models, "uni")
         selected: list[int] = []
+        uni_fits = univariable_fits(time, event, X_all, columns, ties, level)
         for j, (cov, ts) in enumerate(terms):
-            cols = columns[j]
-            ok = ~np.isnan(X_all[:, cols]).any(axis=1)
-            fit = cox.cox_fit(time[ok], event[ok], X_all[np.ix_(ok, cols)], ties=ties, level=level)
+            cols, fit = columns[j], uni_fits[j]
             for k, t in enumerate(ts):
                 _record(rb, f"{base}.uni.{t.key}", fit, k, m_uni)
             joint = (_record_joint(rb, f"{base}.uni.{cov.key}", fit, list(range(len(cols))), univariable=True)

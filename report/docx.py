@@ -505,7 +505,7 @@ def add_table(doc: DocxDocument, grid: Grid, total: int, *, style: str = "Table 
         indent = re.search(r"gt_indent_(\d+)", cell.el.get("class", ""))
         if indent:
             paragraph.paragraph_format.left_indent = Cm(0.2 * int(indent.group(1)))
-        add_inline(paragraph, inline_segments(cell.el, _element_fmt(cell.el, Fmt())))  # the cell's own CSS too
+        add_inline(paragraph, inline_segments(cell.el, _element_fmt(cell.el, Fmt())))  # with the cell's CSS
         target.vertical_alignment = (WD_CELL_VERTICAL_ALIGNMENT.BOTTOM if cell.header
                                      else WD_CELL_VERTICAL_ALIGNMENT.TOP)
         if rules and cell.header and cell.row + cell.rowspan < grid.n_head and cell.colspan > 1:

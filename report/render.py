@@ -137,12 +137,18 @@ def write_pdf(html: str, base_url: Path, target: Path) -> None:
     HTML(string=html, base_url=str(base_url)).write_pdf(target)
 
 
-def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tuple[str, ...] = ("html", "pdf"),
+FORMATS = ("html", "pdf", "docx", "qmd")
+
+
+def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tuple[str, ...] = FORMATS,
                timings: Timings | None = None) -> dict[str, Path]:
     """Render every requested format into `out_dir`; returns {format: path}.
 
-    Everything is produced in a staging folder first and moved into place only when all formats succeeded, so a
-    failure at any stage leaves the previous report untouched."""
+    Everything is produced in a staging folder first (figures included) and moved into place only when every
+    format succeeded, so a failure at any stage leaves the previous report untouched."""
+    unknown = sorted(set(formats) - set(FORMATS))
+    if unknown:
+        raise PaperlockError(f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
     timings = timings or Timings()
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
@@ -150,6 +156,8 @@ def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tup
         start = time.perf_counter()
         html = render_html(loaded, results, out_dir, staging)
         timings.record("render html", start)
+        if not (staging / "figures").is_dir() and (out_dir / "figures").is_dir():
+            shutil.copytree(out_dir / "figures", staging / "figures")  # reused figures, for DOCX and Quarto
         staged: dict[str, Path] = {}
         if "html" in formats:
             staged["html"] = staging / "manuscript.html"
@@ -159,6 +167,20 @@ def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tup
             staged["pdf"] = staging / "manuscript.pdf"
             write_pdf(html, out_dir, staged["pdf"])
             timings.record("write pdf", start)
+        if "docx" in formats:
+            from report.docx import write_docx
+
+            start = time.perf_counter()
+            staged["docx"] = staging / "manuscript.docx"
+            write_docx(html, staging, staged["docx"])
+            timings.record("write docx", start)
+        if "qmd" in formats:
+            from report.quarto import write_quarto
+
+            start = time.perf_counter()
+            staged["qmd"] = staging / "manuscript.qmd"
+            write_quarto(html, staging, staged["qmd"])
+            timings.record("write qmd", start)
         commit_figures(staging, out_dir)
         outputs = {}
         for name, path in staged.items():

@@ -215,7 +215,8 @@ def test_quarto_document_converts_with_pandoc(qmd, build, body):
 
 
 # ------------------------------------------------------------------------------------ reference study
-@pytest.mark.skipif(not (ROOT / "data" / "cohort.csv").exists() or not os.environ.get("PAPERLOCK_REFERENCE_TESTS"),
+@pytest.mark.skipif(not (ROOT / "data" / "cohort.csv").exists()
+                    or not os.environ.get("PAPERLOCK_REFERENCE_TESTS"),
                     reason="the reference study's report takes ~25 s: set PAPERLOCK_REFERENCE_TESTS=1")
 def test_reference_study_word_and_quarto(tmp_path):
     """The whole reference manuscript: every table cell for cell in Word, a Quarto file pandoc converts."""
@@ -257,8 +258,9 @@ def test_quarto_panel_letters_follow_the_reference():
 def test_word_wide_table_gets_a_landscape_page_and_prose_returns_to_portrait(tmp_path):
     from docx.enum.section import WD_ORIENT
 
-    page = ('<html><body><h1>T</h1><p>Before.</p><figure class="table wide" id="tbl-t1"><figcaption><b>Table 1.'
-            '</b> Wide</figcaption><table><thead><tr><th rowspan="2"></th><th colspan="2">Arm</th></tr>'
+    page = ('<html><body><h1>T</h1><p>Before.</p><figure class="table wide" id="tbl-t1">'
+            '<figcaption><b>Table 1.</b> Wide</figcaption>'
+            '<table><thead><tr><th rowspan="2"></th><th colspan="2">Arm</th></tr>'
             '<tr><th>A</th><th>B</th></tr></thead><tbody><tr><th>x</th><td>1</td><td>2</td></tr></tbody>'
             '</table></figure><p>After.</p></body></html>')
     write_docx(page, tmp_path, tmp_path / "w.docx")

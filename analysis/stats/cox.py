@@ -27,7 +27,7 @@ the second-moment term is accumulated per covariate pattern when the covariates 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import special
@@ -121,6 +121,14 @@ class _Cells:
     pattern: np.ndarray | None  # (m,) index into `patterns` (0/1 covariates only)
     patterns: np.ndarray | None  # (p, P) distinct 0/1 covariate patterns
     xt_events: np.ndarray  # (p, len(ev_cells)) covariates of the cells with an event
+    d: np.ndarray  # patients with an event at each event time
+    breslow: bool  # f = 0 for every slot: the slot sums have a closed form
+    work: np.ndarray = field(init=False, repr=False)  # reused (p, m) buffer: fresh large arrays cost page faults
+    work_ev: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.work = np.empty_like(self.xt)
+        self.work_ev = np.empty_like(self.xt_events)
 
 
 def _pattern_codes(x: np.ndarray) -> np.ndarray | None:
@@ -168,7 +176,7 @@ def _cells(time: np.ndarray, event: np.ndarray, x: np.ndarray, ties: str,
     xt = np.ascontiguousarray(x.T)
     xt_ev = xt[:, ev_cells]
     return _Cells(xt, count, event.astype(float), starts, group, ev_cells, ev_cell_starts, ev_times, slot_time,
-                  frac, xt_ev @ count[ev_cells], pattern, patterns, xt_ev)
+                  frac, xt_ev @ count[ev_cells], pattern, patterns, xt_ev, d[ev_times], ties == "breslow")
 
 
 def _derivs_cells(beta: np.ndarray, strata: list[_Cells]) -> tuple[float, np.ndarray, np.ndarray]:
@@ -181,20 +189,26 @@ def _derivs_cells(beta: np.ndarray, strata: list[_Cells]) -> tuple[float, np.nda
         eta = (beta @ st.patterns)[st.pattern] if st.patterns is not None else beta @ st.xt
         eta = eta - eta.max()  # shift-invariant; keeps exp() finite
         cw = st.count * np.exp(eta)
-        cwx = st.xt * cw
+        cwx = np.multiply(st.xt, cw, out=st.work)
         s0 = _rev_cumsum(np.add.reduceat(cw, st.starts))[st.ev_times]
         s1 = _rev_cumsum(np.add.reduceat(cwx, st.starts, axis=1).T)[st.ev_times].T  # (p, T_events)
         e0 = np.add.reduceat(cw[st.ev_cells], st.ev_cell_starts)
-        e1 = np.add.reduceat(st.xt_events * cw[st.ev_cells], st.ev_cell_starts, axis=1)
-        g, f = st.slot_time, st.slot_frac
-        rho = 1.0 / (1.0 - f * (e0 / s0)[g])  # S0 / s0k, in [1, d]: no overflow where S0 is tiny
-        n_ev = st.ev_times.size
-        r1, rf = np.bincount(g, weights=rho, minlength=n_ev), np.bincount(g, weights=f * rho, minlength=n_ev)
-        rho2 = rho * rho
-        r2, rf2 = np.bincount(g, weights=rho2, minlength=n_ev), np.bincount(g, weights=f * rho2, minlength=n_ev)
-        rff2 = np.bincount(g, weights=f * f * rho2, minlength=n_ev)
+        e1 = np.add.reduceat(np.multiply(st.xt_events, cw[st.ev_cells], out=st.work_ev), st.ev_cell_starts, axis=1)
+        if st.breslow:  # every slot of a time is alike: rho = 1, f = 0
+            r1 = r2 = st.d
+            rf = rf2 = rff2 = np.zeros_like(st.d)
+            log_s0k = float(st.d @ np.log(s0))
+        else:
+            g, f = st.slot_time, st.slot_frac
+            rho = 1.0 / (1.0 - f * (e0 / s0)[g])  # S0 / s0k, in [1, d]: no overflow where S0 is tiny
+            n_ev = st.ev_times.size
+            r1, rf = np.bincount(g, weights=rho, minlength=n_ev), np.bincount(g, weights=f * rho, minlength=n_ev)
+            rho2 = rho * rho
+            r2, rf2 = np.bincount(g, weights=rho2, minlength=n_ev), np.bincount(g, weights=f * rho2, minlength=n_ev)
+            rff2 = np.bincount(g, weights=f * f * rho2, minlength=n_ev)
+            log_s0k = float(np.log(s0[g] - f * e0[g]).sum())
         m1, n1 = s1 / s0, e1 / s0  # a_k = rho_k (m1 - f_k n1)
-        loglik += float(st.count[st.ev_cells] @ eta[st.ev_cells] - np.log(s0[g] - f * e0[g]).sum())
+        loglik += float(st.count[st.ev_cells] @ eta[st.ev_cells]) - log_s0k
         u += st.xsum_events - (m1 @ r1 - n1 @ rf)
         cross = (m1 * rf2) @ n1.T
         imat -= (m1 * r2) @ m1.T - cross - cross.T + (n1 * rff2) @ n1.T  # sum_k a_k a_k'
@@ -425,6 +439,30 @@ def cox_univariable_batch(time, event, X, ties: str = "breslow", strata=None,
     n, p = x.shape
     if e.sum() == 0:
         return [_empty(1, n, "no events", ties, level, "no_events") for _ in range(p)]
+    fits: list[CoxFit | None] = [None] * p
+    binary = np.all((x == 0) | (x == 1), axis=0)
+    if strata is None and n and binary.any():  # one sort; each 0/1 column becomes <= 4 cells per time
+        order = np.argsort(t, kind="stable")
+        ts = t[order]
+        utime = ts[np.concatenate(([True], ts[1:] != ts[:-1]))]
+        base = (np.searchsorted(utime, ts).astype(np.int64) * 2 + e[order].astype(np.int64)) * 2
+        for j in np.flatnonzero(binary):
+            counts = np.bincount(base + x[order, j].astype(np.int64), minlength=utime.size * 4)
+            cell = np.flatnonzero(counts)
+            code = cell & 1
+            st = _cells(utime[cell >> 2], ((cell >> 1) & 1).astype(float), code[:, None].astype(float), ties,
+                        count=counts[cell], code=code)
+            fits[j] = _newton([st], np.array([np.ptp(x[:, j]) == 0]), np.ones(1), n, int(e.sum()), ties, level)
+    rest = [j for j in range(p) if fits[j] is None]
+    if rest:
+        for j, fit in zip(rest, _univariable_rows(t, e, x[:, rest], ties, strata, level), strict=True):
+            fits[j] = fit
+    return [f for f in fits if f is not None]
+
+
+def _univariable_rows(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, strata, level: float) -> list[CoxFit]:
+    """Row-level univariable fits, vectorised across the columns of x."""
+    n, p = x.shape
     constant = np.ptp(x, axis=0) == 0 if n else np.ones(p, dtype=bool)
     xs, _, scale = _standardise(x)
     strata_arr = None if strata is None else np.asarray(strata).ravel()

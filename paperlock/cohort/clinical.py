@@ -34,8 +34,8 @@ def best_response(design: Design, record: Record, state: State, afp_decreased: n
     orr = {a: counts[a]["cr"] + counts[a]["pr"] for a in ARMS}
     pd_ = {a: counts[a]["pd"] for a in ARMS}
     dec_total = sum(n_dec.values())
-    dec_orr = record.get("response_by_afp_change.decreased.orr.pct")
-    dec_dcr = record.get("response_by_afp_change.decreased.dcr.pct")
+    dec_orr = record.get("response_by_afp_change.orr.decreased.pct")
+    dec_dcr = record.get("response_by_afp_change.dcr.decreased.pct")
     orr_dec_total = int(round(dec_orr / 100 * dec_total)) if dec_orr is not None else None
     pd_dec_total = dec_total - int(round(dec_dcr / 100 * dec_total)) if dec_dcr is not None else None
     orr_dec = _split(orr_dec_total, [orr[a] for a in ARMS]) if orr_dec_total is not None else \

@@ -115,7 +115,7 @@ def build_design(record: Record, settings: dict[str, Any], rng: np.random.Genera
             counts = {a: cat_counts[src["categorical"]][a][src["level"]] for a in ARMS}
             covs.append(Covariate(name, "swap", src, counts=counts))
         elif "afp_change" in src:
-            counts = {a: n_arm[a] - int(record.value(f"afp_change.elevated.{a}.n")) for a in ARMS}
+            counts = {a: n_arm[a] - int(record.value(f"baseline.afp_change.elevated.{a}.n")) for a in ARMS}
             if src["afp_change"] == "elevated":
                 counts = {a: n_arm[a] - c for a, c in counts.items()}
             covs.append(Covariate(name, "swap", src, counts=counts))

@@ -151,10 +151,10 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
     dec = X["afp_change_decreased"].to_numpy() == 1
     for name, m in (("decreased", dec), ("elevated", ~dec)):
         for c in ("orr", "dcr"):
-            s[f"response_by_afp_change.{name}.{c}.pct"] = 100.0 * np.isin(resp[m], cats[c]).sum() / m.sum()
+            s[f"response_by_afp_change.{c}.{name}.pct"] = 100.0 * np.isin(resp[m], cats[c]).sum() / m.sum()
     for g in ("tki", "tki_ici"):
         k = int((~dec)[masks[g]].sum())
-        s[f"afp_change.elevated.{g}.n"], s[f"afp_change.elevated.{g}.pct"] = k, 100.0 * k / masks[g].sum()
+        s[f"baseline.afp_change.elevated.{g}.n"], s[f"baseline.afp_change.elevated.{g}.pct"] = k, 100.0 * k / masks[g].sum()
     ae_cols = [c for c in df.columns if c.startswith("ae_")]
     any_ae = (df[[c for c in ae_cols if c not in ("ae_dose_reduction", "ae_discontinuation")]] > 0).any(axis=1)
     worst = df[[c for c in ae_cols if c not in ("ae_dose_reduction", "ae_discontinuation")]].max(axis=1)

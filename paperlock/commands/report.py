@@ -11,7 +11,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--study", default=".", help="study folder holding study.yaml (default: .)")
     parser.add_argument("--results", default=None, help="results file (default: <study>/build/results.json)")
     parser.add_argument("--out", default=None, help="output folder (default: <study>/build)")
-    parser.add_argument("--formats", default="html,pdf", help="comma-separated: html,pdf (default: html,pdf)")
+    parser.add_argument("--formats", default="html,pdf,docx,qmd",
+                        help="comma-separated subset of html,pdf,docx,qmd (default: all)")
 
 
 def run(args: argparse.Namespace) -> int:
