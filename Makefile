@@ -25,7 +25,7 @@ results: $(BUILD)/results.json ## compute every statistic into build/results.jso
 $(BUILD)/results.json: $(ENV) $(RESULTS_DEPS)
 	@$(CLI) results --study $(STUDY)
 
-report: $(BUILD)/results.json ## build the manuscript (HTML, PDF) from the shipped data
+report: $(BUILD)/results.json ## build the manuscript (HTML, PDF, DOCX, .qmd) from the shipped data
 	@$(CLI) report --study $(STUDY)
 
 validate: $(ENV) ## check the study's data (or FILE=...) against its data dictionary and spec

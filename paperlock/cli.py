@@ -16,7 +16,7 @@ from paperlock.errors import PaperlockError
 # name -> (module, one-line help). Each module exposes `add_arguments(parser)` and `run(args) -> int`.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "results": ("paperlock.commands.results", "compute every statistic into results.json"),
-    "report": ("paperlock.commands.report", "render the manuscript (HTML, PDF) from results.json"),
+    "report": ("paperlock.commands.report", "render the manuscript (HTML, PDF, DOCX, Quarto .qmd) from results.json"),
     "audit-paper": ("paperlock.audit.paper", "audit the published record for internal consistency"),
     "audit": ("paperlock.audit.reproduction", "audit every published number against results.json"),
     "validate": ("paperlock.commands.validate", "check a data file against the data dictionary and study spec"),

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from paperlock.cohort.design import ARMS, Design
-from paperlock.cohort.fast_survival import Z95, cox_multi, cox_uni, km_median_spss
+from paperlock.cohort.fast_survival import Z95, KMMedian, cox_multi, cox_uni, km_median_spss
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import Record
 
@@ -195,7 +195,7 @@ class Calibrator:
         return out
 
     # ---- cost components ---------------------------------------------------------------------------
-    def km_cost(self, s: State, key: tuple[str, str, str]) -> tuple[float, int]:
+    def km_cost(self, s: State, key: tuple[str, str, str]) -> tuple[float, int, KMMedian]:
         ep, strat, group = key
         mask = self.curve_mask(s, strat, group)
         med = km_median_spss(s.time(ep)[mask].astype(float) / self.month, s.event[mask])
@@ -213,7 +213,7 @@ class Calibrator:
         if med.exactly_half:
             cost += 50.0
             fails += 1
-        return self.w_km * cost, fails
+        return self.w_km * cost, fails, med
 
     def uni_fit(self, s: State, pop: str, ep: str, cols: np.ndarray | None = None,
                 beta0: np.ndarray | None = None, steps: int = 12):
@@ -258,12 +258,13 @@ class Search:
         self.uni_cols = uni_cols  # restrict univariable targets to these columns (phase 1)
         self.km: dict = {}
         self.km_fail: dict = {}
+        self.km_med: dict = {}
         self.uni: dict = {}
         self.uni_beta: dict = {}
         self.multi: dict = {}
         self.multi_beta: dict = {}
         for key in cal.curves:
-            self.km[key], self.km_fail[key] = cal.km_cost(state, key)
+            self.km[key], self.km_fail[key], self.km_med[key] = cal.km_cost(state, key)
         for pop in POPULATIONS:
             for ep in ENDPOINTS:
                 self._refit_uni(pop, ep, full=True)
@@ -289,13 +290,13 @@ class Search:
         return int(sum(self.km_fail.values()))
 
     def snapshot(self, keys_km, uni_keys, multi_keys) -> tuple:
-        return ({k: (self.km[k], self.km_fail[k]) for k in keys_km},
+        return ({k: (self.km[k], self.km_fail[k], self.km_med[k]) for k in keys_km},
                 {k: (self.uni[k].copy(), self.uni_beta[k].copy()) for k in uni_keys},
                 {k: (self.multi[k], self.multi_beta[k].copy()) for k in multi_keys if k in self.multi})
 
     def restore(self, snap: tuple) -> None:
-        for k, (c, f) in snap[0].items():
-            self.km[k], self.km_fail[k] = c, f
+        for k, (c, f, m) in snap[0].items():
+            self.km[k], self.km_fail[k], self.km_med[k] = c, f, m
         for k, (c, b) in snap[1].items():
             self.uni[k], self.uni_beta[k] = c, b
         for k, (c, b) in snap[2].items():
@@ -303,7 +304,7 @@ class Search:
 
     def recompute(self, keys_km, uni_keys, multi_keys, cols: list[int] | None = None) -> None:
         for k in keys_km:
-            self.km[k], self.km_fail[k] = self.cal.km_cost(self.s, k)
+            self.km[k], self.km_fail[k], self.km_med[k] = self.cal.km_cost(self.s, k)
         for pop, ep in uni_keys:
             if cols is None:
                 self._refit_uni(pop, ep)
@@ -339,7 +340,7 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
     for it in range(iterations):
         temp = t0 * (t1 / t0) ** (it / max(1, iterations - 1))
         kind = names[int(rng.choice(len(names), p=probs))]
-        undo = _propose(kind, s, d, rng, swap_cols, range_cols)
+        undo = _propose(kind, search, rng, swap_cols, range_cols)
         if undo is None:
             continue
         keys_km, uni_keys, multi_keys, cols = _affected(search, kind, undo)
@@ -363,8 +364,11 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
     progress.done(iter=iterations, cost=search.total(), km_fail=search.km_failures(), accepted=accepted)
 
 
-def _propose(kind: str, s: State, d: Design, rng: np.random.Generator, swap_cols, range_cols):
+def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, range_cols):
+    s, d = search.s, search.cal.design
     n = d.n
+    if kind == "km":
+        return _propose_km(search, rng)
     if kind in ("pfs", "os"):
         i = int(rng.integers(n))
         arr = s.pfs if kind == "pfs" else s.os
@@ -415,6 +419,48 @@ def _propose(kind: str, s: State, d: Design, rng: np.random.Generator, swap_cols
         s.X[i, c] = 1 - s.X[i, c]
         return ("flip", c, i)
     raise ValueError(kind)
+
+
+def _propose_km(search: Search, rng: np.random.Generator):
+    """A targeted move on a failing Kaplan–Meier curve: put its median event on the target day, or move the
+    event at u or l (the density estimate's ends) so that the SE gives the target interval."""
+    cal, s = search.cal, search.s
+    failing = [k for k, f in search.km_fail.items() if f]
+    if not failing:
+        return None
+    key = failing[int(rng.integers(len(failing)))]
+    ep = key[0]
+    med = search.km_med[key]
+    targets = {t.stat: t.value for t in cal.curves[key]}
+    if not np.isfinite(med.median) or "median" not in targets:
+        return None
+    mask = cal.curve_mask(s, key[1], key[2])
+    times = s.time(ep)
+    target_day = int(round(targets["median"] * cal.month))
+    day = int(round(med.median * cal.month))
+    if day != target_day or rng.random() < 0.15:
+        who, new = day, target_day + (0 if day != target_day else int(rng.integers(-2, 3)))
+    else:
+        if not ("ci_lower" in targets and "ci_upper" in targets and np.isfinite(med.lower)):
+            return None
+        se_target = (targets["ci_upper"] - targets["ci_lower"]) / (2 * Z95)
+        se_now = (med.upper - med.lower) / (2 * Z95)
+        gap = (med.l - med.u) * se_target / max(se_now, 1e-9)  # the density is inversely proportional to l - u
+        if med.u > 0 and rng.random() < 0.5:
+            who, new = int(round(med.u * cal.month)), int(round((med.l - gap) * cal.month))
+        else:
+            who, new = int(round(med.l * cal.month)), int(round((med.u + gap) * cal.month))
+        new += int(rng.integers(-1, 2))
+    cand = np.flatnonzero(mask & (s.event == 1) & (times == who))
+    if not len(cand):
+        return None
+    i = int(cand[rng.integers(len(cand))])
+    new = min(max(new, 1), MAX_DAYS)
+    old = int(times[i])
+    if new == old or (ep == "pfs" and new > s.os[i]) or (ep == "os" and new < s.pfs[i]):
+        return None
+    times[i] = new
+    return ("time", ep, i, old)
 
 
 def _undo(s: State, undo) -> None:

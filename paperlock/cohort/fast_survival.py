@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959963984540054
+R_TOL = float(np.sqrt(np.finfo(float).eps))  # as analysis.stats.km: the median is the first S <= 0.5 + R_TOL
+SPSS_EPS = 0.05  # as analysis.stats.km: u has S >= 0.5 + eps, l has S <= 0.5 - eps
 NEWTON_STEPS = 12
 MAX_STEP = 3.0
 
@@ -30,6 +32,8 @@ class KMMedian:
     lower: float
     upper: float
     exactly_half: bool  # S(t) == 0.5 on a step: R would take a midpoint, SPSS would not
+    u: float = np.nan  # the event time u of the density estimate (0 = the origin)
+    l: float = np.nan  # the event time l of the density estimate
 
 
 def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMedian:
@@ -46,7 +50,7 @@ def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMed
     if te.size == 0:
         return KMMedian(np.nan, np.nan, np.nan, False)
     surv = np.cumprod(1.0 - de / ne)
-    idx = np.flatnonzero(surv <= 0.5 + 1e-12)
+    idx = np.flatnonzero(surv <= 0.5 + R_TOL)
     if idx.size == 0:
         return KMMedian(np.nan, np.nan, np.nan, False)
     m = idx[0]
@@ -54,16 +58,16 @@ def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMed
     safe = ne > de
     gw = np.cumsum(np.where(safe, de / (ne * np.where(safe, ne - de, 1.0)), 0.0))
     var = surv[m] ** 2 * gw[m]  # Greenwood; 0 once S reaches 0
-    up = np.flatnonzero(surv >= 0.55 - 1e-12)
+    up = np.flatnonzero(surv >= 0.5 + SPSS_EPS)
     u_t, u_s = (te[up[-1]], surv[up[-1]]) if up.size else (0.0, 1.0)
-    lo = np.flatnonzero(surv <= 0.45 + 1e-12)
+    lo = np.flatnonzero(surv <= 0.5 - SPSS_EPS)
     med = float(te[m])
     if lo.size == 0:
-        return KMMedian(med, np.nan, np.nan, bool(half))
+        return KMMedian(med, np.nan, np.nan, bool(half), float(u_t))
     l_t, l_s = te[lo[0]], surv[lo[0]]
     dens = (u_s - l_s) / (l_t - u_t)
     se = np.sqrt(var) / dens
-    return KMMedian(med, float(med - z * se), float(med + z * se), bool(half))
+    return KMMedian(med, float(med - z * se), float(med + z * se), bool(half), float(u_t), float(l_t))
 
 
 def _risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
