@@ -51,6 +51,9 @@ audit-paper: $(ENV) ## audit the published record for internal consistency
 audit: results ## audit every published number against results.json (build/audit)
 	@$(CLI) audit --study $(STUDY)
 
+audit-gaps: results ## re-record the published numbers the shipped data do not reproduce (data/reproduction_gaps.yaml)
+	@$(CLI) audit --study $(STUDY) --write-gaps $(STUDY)/data/reproduction_gaps.yaml || true
+
 cohort: $(ENV) ## regenerate the synthetic cohort from the published record
 	@$(PY) -m paperlock.cohort
 

@@ -263,6 +263,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tiers", default=None, help=f"audit tiers (default: <study>/{DEFAULT_FILE})")
     parser.add_argument("--findings", default=None,
                         help="the self-audit's findings.json (default: run the self-audit on the record)")
+    parser.add_argument("--write-gaps", default=None, metavar="FILE",
+                        help="also record every number not reproduced, with its evidence, in FILE (YAML)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -292,6 +294,13 @@ def run(args: argparse.Namespace) -> int:
     if len(failing) > 20:
         print(f"  ... and {len(failing) - 20} more (see {paths[0]})")
     print(f"audit: report -> {', '.join(str(p) for p in paths)}")
+    if args.write_gaps:
+        from paperlock.audit.gaps import write_gaps
+
+        note = ("The cohort is a synthetic reconstruction; these are the numbers its calibration "
+                "(data/calibration.md) does not reach.") if inputs.results.meta.synthetic else ""
+        n = write_gaps(rows, Path(args.write_gaps), note)
+        print(f"audit: {n} gaps recorded -> {args.write_gaps}")
     print(headline(rows))
     return exit_code(rows)
 

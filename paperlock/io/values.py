@@ -10,6 +10,9 @@ import numpy as np
 import pandas as pd
 
 
+BIG = 10**21  # integers below this print in full (as their float does); larger ones in exponent form
+
+
 def canonical(value: Any) -> str | None:
     """'78' for 78, 78.0 and '78'; '77.6' for 77.6; '2021-03-04' for a date at midnight; None for blanks."""
     if value is None or value is pd.NaT:
@@ -20,7 +23,7 @@ def canonical(value: Any) -> str | None:
     if isinstance(value, bool | np.bool_):
         return "1" if value else "0"
     if isinstance(value, int | np.integer):
-        return str(int(value))
+        return str(int(value)) if abs(int(value)) < BIG else number_text(float(value))
     if isinstance(value, float | np.floating):
         x = float(value)
         if math.isnan(x):
@@ -43,7 +46,7 @@ def number_text(x: float) -> str:
     """The shortest text for a number: integers without '.0', other floats by repr (round-trips exactly)."""
     if math.isinf(x):
         return "inf" if x > 0 else "-inf"
-    if x.is_integer() and abs(x) < 1e15:
+    if x.is_integer() and abs(x) < BIG:
         return str(int(x))
     return repr(x)
 
