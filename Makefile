@@ -43,7 +43,7 @@ lint: $(ENV) ## ruff only
 	@.venv/bin/ruff check .
 
 bench: $(ENV) ## time each stage, cold and warm, as ratios to a bare python start
-	@$(PY) tools/bench.py --study $(STUDY)
+	@$(PY) tools/bench.py --study $(STUDY) $(if $(BENCH_SIZES),--sizes $(BENCH_SIZES))
 
 audit-paper: $(ENV) ## audit the published record for internal consistency
 	@$(CLI) audit-paper

@@ -24,7 +24,14 @@ import pytest
 import yaml
 
 from paperlock.cohort.fast_survival import cox_multi, cox_uni, km_median_spss
-from paperlock.cohort.quantile_values import mann_whitney_p, quantile_type7
+from paperlock.cohort.quantile_values import (
+    QuantileTargets,
+    construct_values,
+    high_count_bounds,
+    mann_whitney_p,
+    quantile_type7,
+    rank_test_p,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
@@ -123,11 +130,48 @@ class TestCommittedCohort:
         assert (s["eligible"] == "yes").sum() == 76
 
     def test_exact_tier_targets_met(self) -> None:
-        """Counts, percentages, Table 1 quartiles and KM medians: exact at printed precision."""
+        """Counts, percentages and Table 1 quartiles: exact at printed precision."""
         rep = json.loads((DATA / "calibration.json").read_text())
         fails = [e["id"] for e in rep["entries"] if e["tier"] == "exact" and e["pass"] is False
                  and not e["excluded"] and not e["key"].startswith("km.")]
         assert fails == []
+
+    @pytest.mark.xfail(reason="the survival search does not yet meet every KM median and CI (see calibration.md)",
+                       strict=False)
+    def test_km_exact_tier_targets_met(self) -> None:
+        """Kaplan–Meier medians and symmetric CI bounds: exact at printed precision (the issue's target)."""
+        rep = json.loads((DATA / "calibration.json").read_text())
+        fails = [e["id"] for e in rep["entries"] if e["tier"] == "exact" and e["pass"] is False
+                 and not e["excluded"] and e["key"].startswith("km.")]
+        assert fails == []
+
+    def test_continuous_p_values_within_tier(self) -> None:
+        """Table 1 continuous p-values (Kruskal–Wallis, the spec's test) within 0.01 of the printed value."""
+        rep = json.loads((DATA / "calibration.json").read_text())
+        fails = [e["id"] for e in rep["entries"] if e["tier"] == "p_value" and e["key"].startswith("baseline.")
+                 and e["pass"] is False and not e["excluded"]]
+        assert fails == []
+
+
+def test_rank_test_p_is_the_pipelines_kruskal_wallis() -> None:
+    """The builder's fast p equals analysis.stats.ranks.kruskal_wallis (R: kruskal.test(list(a, b))$p.value)."""
+    from analysis.stats.ranks import kruskal_wallis
+
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 30, 21).astype(float), rng.integers(5, 40, 49).astype(float)  # with ties
+    assert rank_test_p(a, b) == pytest.approx(kruskal_wallis([a, b]).p, rel=1e-12)
+
+
+def test_construct_values_meets_high_counts_and_quartiles() -> None:
+    """Per-arm counts above the cut are met by construction; arm quartiles are pinned order statistics."""
+    t = QuantileTargets(sizes=(21, 49), quartiles={"a": (40, 55, 63), "b": (45, 57, 66), "all": (44, 56, 65)},
+                        p_value=None, floor=20, ceiling=90, cut=60.0, tol=0.004)
+    lo_a, lo_b, _ = high_count_bounds(t)
+    want = (lo_a[0] + 1, lo_b[0] + 2)
+    a, b, _ = construct_values(t, np.random.default_rng(1), want_high=want, iterations=3000)
+    assert (int((a > 60).sum()), int((b > 60).sum())) == want
+    assert [quantile_type7(a, p) for p in (0.25, 0.5, 0.75)] == [40, 55, 63]
+    assert [quantile_type7(b, p) for p in (0.25, 0.5, 0.75)] == [45, 57, 66]
 
 
 def test_quick_run_is_deterministic(tmp_path: Path) -> None:

@@ -153,8 +153,10 @@ def test_dictionary_errors_name_the_entry(tmp_path: Path):
 
 def test_spec_column_missing_from_dictionary_is_reported(mini_study: Path):
     dictionary = mini_study / "data" / "dictionary.yaml"
-    dictionary.write_text("\n".join(line for line in dictionary.read_text().splitlines()
-                                    if not line.startswith("  ae_fatigue") and "allowed: [0, 1, 2, 3, 4, 5]}" != line.strip()))
+    lines = dictionary.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  ae_fatigue:"))
+    end = next(i for i in range(start, len(lines)) if lines[i].rstrip().endswith("}"))
+    dictionary.write_text("\n".join(lines[:start] + lines[end + 1:]) + "\n")
     got = tails(mini_study / "data" / "cohort.csv", mini_study)
     assert any("column 'ae_fatigue': the study spec uses this column (table table6)" in t for t in got)
 

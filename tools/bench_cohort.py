@@ -82,7 +82,7 @@ def _spec_columns(spec: Spec, n: int, rng: np.random.Generator) -> dict[str, np.
             if source not in spec.variables and source not in cols:
                 cols[source] = np.round(np.clip(rng.normal(0.0, 30.0, n), -100, None), 1)
     if spec.flow and spec.flow.stop_column and spec.flow.stop_column not in cols:
-        reasons = np.asarray(list(spec.flow.stop_reasons), dtype=object)
+        reasons = np.asarray([v for lvl in spec.flow.stop_reasons for v in (lvl.values or [lvl.code])], dtype=object)
         cols[spec.flow.stop_column] = reasons[rng.integers(0, reasons.size, n)]
     return cols
 
@@ -99,14 +99,17 @@ def _resampled(spec: Spec, source: pd.DataFrame, n: int, rng: np.random.Generato
     return frame
 
 
-def _screening(spec: Spec, n: int, rng: np.random.Generator) -> pd.DataFrame:
-    flow = spec.flow
-    assert flow is not None
-    reasons = np.asarray(list(flow.reasons), dtype=object)
-    n_excl = max(1, n // 10)
-    status = np.array([flow.enrolled_status] * n + [flow.excluded_status] * n_excl, dtype=object)
-    reason = np.concatenate([np.full(n, "", dtype=object), reasons[rng.integers(0, reasons.size, n_excl)]])
-    return pd.DataFrame({flow.status_column: status, flow.reason_column: reason})
+def _screening(source: pd.DataFrame, last_stage: dict, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The study's screening file scaled to n analysed patients: analysed rows and the others, resampled."""
+    analysed = np.ones(len(source), dtype=bool)
+    for column, value in last_stage.items():
+        analysed &= (source[column].astype(str) == str(value)).to_numpy()
+    inside, outside = source[analysed], source[~analysed]
+    n_out = int(round(n * len(outside) / max(len(inside), 1)))
+    parts = [inside.iloc[rng.integers(0, len(inside), n)]]
+    if n_out and len(outside):
+        parts.append(outside.iloc[rng.integers(0, len(outside), n_out)])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -142,9 +145,12 @@ def make_cohort(study: Path | str, n: int, seed: int, out: Path | str) -> Path:
             doc["data"].pop(extra)
         elif doc["data"].get(extra):
             doc["data"][extra] = str(loaded.resolve(doc["data"][extra]))
-    if spec.flow is not None:
-        _write_csv(_screening(spec, n, rng), out / SCREENING_NAME)
+    if spec.flow is not None and loaded.resolve(spec.flow.file).is_file() and spec.flow.stages[-1].where:
+        screening = read_cohort(loaded.resolve(spec.flow.file))
+        _write_csv(_screening(screening, spec.flow.stages[-1].where, n, rng), out / SCREENING_NAME)
         doc["flow"]["file"] = SCREENING_NAME
+    else:  # no screening file to scale: the flow chart is left out of the bench study
+        doc.pop("flow", None)
     (out / "study.yaml").write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return out
 

@@ -181,6 +181,11 @@ def _cells(time: np.ndarray, event: np.ndarray, x: np.ndarray, ties: str,
 
 def _derivs_cells(beta: np.ndarray, strata: list[_Cells]) -> tuple[float, np.ndarray, np.ndarray]:
     """Log partial likelihood, score and information of one model at beta, from weighted cells."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # diverging fits: handled by the caller
+        return _derivs_cells_unchecked(beta, strata)
+
+
+def _derivs_cells_unchecked(beta: np.ndarray, strata: list[_Cells]) -> tuple[float, np.ndarray, np.ndarray]:
     p = beta.size
     loglik, u, imat = 0.0, np.zeros(p), np.zeros((p, p))
     for st in strata:

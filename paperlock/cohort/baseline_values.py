@@ -93,11 +93,9 @@ def continuous_columns(design: Design, X: np.ndarray, settings: dict[str, Any], 
             high_vals = [v for v in vals if v > t.cut]
             low_vals = [v for v in vals if v <= t.cut]
             hi_idx, lo_idx = idx[X[idx, j] == 1], idx[X[idx, j] == 0]
-            if len(high_vals) != len(hi_idx):  # construction missed the count: re-flag to match the values
-                flags = np.zeros(len(idx), dtype=np.int8)
-                flags[: len(high_vals)] = 1
-                X[idx, j] = rng.permutation(flags)
-                hi_idx, lo_idx = idx[X[idx, j] == 1], idx[X[idx, j] == 0]
+            if len(high_vals) != len(hi_idx):  # cannot happen: construct_values holds the count fixed
+                raise PaperlockError(f"{var}: {len(high_vals)} values above the cut in arm {a}, "
+                                     f"the calibration asked for {len(hi_idx)}")
             values[hi_idx] = np.array(high_vals) * step
             values[lo_idx] = np.array(low_vals) * step
         out[var] = np.round(values, 2)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from paperlock.cohort.cox_search import fit_costs, univariable_phase
 from paperlock.cohort.design import ARMS, Design
 from paperlock.cohort.fast_survival import Z95, KMMedian, cox_multi, cox_uni, km_median_spss
 from paperlock.cohort.progress import Progress
@@ -64,23 +65,25 @@ def km_targets(record: Record, settings: dict[str, Any]) -> list[KMTarget]:
         _, ep, strat, group, stat = parts
         value = record.value(key)
         tol = EXACT_TOL
-        if stat != "median" and not km_interval_symmetric(record, f"km.{ep}.{strat}.{group}"):
+        if stat != "median" and not km_interval_symmetric(record, f"km.{ep}.{strat}.{group}",
+                                                          float(settings["month_days"])):
             tol = float(tiers["km_ci_asymmetric"]["abs"])
         out.append(KMTarget(ep, strat, group, stat, value, tol))
     return out
 
 
-def km_interval_symmetric(record: Record, base: str) -> bool:
-    """True when the printed median is the midpoint of its printed CI to rounding (SPSS prints median ± z·SE)."""
+def km_interval_symmetric(record: Record, base: str, month_days: float) -> bool:
+    """True when some SE puts both printed bounds at the median ± z·SE to rounding (SPSS prints a symmetric
+    interval), with the median an exact number of days (the printed median rounded to a whole day / month)."""
     vals = {}
     for e in record.all_entries:
         if e.key.startswith(base + ".") and e.key.rsplit(".", 1)[1] in KM_STATS:
             vals.setdefault(e.key.rsplit(".", 1)[1], e)
     if len(vals) < 3:
         return False
-    half = sum(0.5 * 10.0 ** -vals[s].decimals for s in ("ci_lower", "ci_upper")) / 2 + \
-        0.5 * 10.0 ** -vals["median"].decimals
-    return abs((vals["ci_lower"].value + vals["ci_upper"].value) / 2 - vals["median"].value) <= half + 1e-9
+    median = round(vals["median"].value * month_days) / month_days
+    slack = sum(0.5 * 10.0 ** -vals[s].decimals for s in ("ci_lower", "ci_upper"))
+    return abs(vals["ci_lower"].value + vals["ci_upper"].value - 2 * median) <= slack + 1e-9
 
 
 def cox_targets(record: Record, settings: dict[str, Any], cov_names: list[str]) -> list[CoxTarget]:
@@ -159,6 +162,11 @@ class Calibrator:
         m = len(self.cov_names)
         self.uni_t = {(p, e): np.full((3, m), np.nan) for p in POPULATIONS for e in ENDPOINTS}
         self.uni_tol = {(p, e): np.ones((3, m)) for p in POPULATIONS for e in ENDPOINTS}
+        # printed univariable p per (population, endpoint) and column, and its side of the entry threshold
+        thr = float(self.settings["multivariable_p_threshold"])
+        self.uni_p = {(p, e): np.array([np.nan if (v := self.record.get(f"cox.{p}.{e}.uni.{c}.p")) is None else v
+                                        for c in self.cov_names]) for p in POPULATIONS for e in ENDPOINTS}
+        self.uni_side = {k: np.where(np.isnan(v), np.nan, (v < thr).astype(float)) for k, v in self.uni_p.items()}
         self.multi_t: dict = {}
         for t in self.cox:
             row = ("hr", "ci_lower", "ci_upper").index(t.stat)
@@ -213,7 +221,25 @@ class Calibrator:
         if med.exactly_half:
             cost += 50.0
             fails += 1
+        target = next((t.value for t in self.curves[key] if t.stat == "median"), None)
+        if target is not None and abs(med.median - target) > EXACT_TOL:
+            cost += self._median_shape(s.time(ep)[mask], s.event[mask], int(round(target * self.month)))
         return self.w_km * cost, fails, med
+
+    @staticmethod
+    def _median_shape(days: np.ndarray, event: np.ndarray, day: int) -> float:
+        """How far the curve is from having its median on `day`, in patients: S must stay above 0.5 just
+        before the day and reach 0.5 or less with an event on the day (a smooth guide for the search)."""
+        n = len(days)
+        order = np.lexsort((1 - event, days))
+        t, e = days[order], event[order]
+        at_risk = n - np.arange(n)
+        factors = np.where(e == 1, 1.0 - 1.0 / at_risk, 1.0)
+        surv = np.cumprod(factors)
+        before = surv[t < day][-1] if np.any(t < day) else 1.0
+        at = surv[t <= day][-1] if np.any(t <= day) else 1.0
+        miss = max(0.0, 0.5 + 1e-9 - before) + max(0.0, at - 0.5)
+        return n * miss + (0.0 if np.any((t == day) & (e == 1)) else 1.0)
 
     def uni_fit(self, s: State, pop: str, ep: str, cols: np.ndarray | None = None,
                 beta0: np.ndarray | None = None, steps: int = 12):
@@ -224,13 +250,11 @@ class Calibrator:
     def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None) -> np.ndarray:
         t = self.uni_t[(pop, ep)]
         tol = self.uni_tol[(pop, ep)]
+        p, side = self.uni_p[(pop, ep)], self.uni_side[(pop, ep)]
         if cols is not None:
-            t, tol = t[:, cols], tol[:, cols]
-        se = np.where(np.isfinite(fit.se), fit.se, 50.0)
-        b = np.clip(fit.beta, -8, 8)
-        vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
-        c = np.where(np.isnan(t), 0.0, term(np.nan_to_num(vals - t), tol))
-        return self.w_uni * c.sum(axis=0)
+            t, tol, p, side = t[:, cols], tol[:, cols], p[cols], side[cols]
+        thr = float(self.settings["multivariable_p_threshold"])
+        return self.w_uni * fit_costs(fit, t, tol, p, side, thr)
 
     def multi_cost(self, s: State, pop: str, ep: str, beta0: np.ndarray | None = None,
                    steps: int = 12) -> tuple[float, np.ndarray]:
@@ -286,6 +310,10 @@ class Search:
         t = sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
         return t + sum(self.multi.values())
 
+    def uni_failures(self, keys) -> int:
+        """Univariable columns off target (a column's cost reaches 1 once one of its numbers leaves its tier)."""
+        return int(sum(int((self.uni[k] >= self.cal.w_uni).sum()) for k in keys))
+
     def km_failures(self) -> int:
         return int(sum(self.km_fail.values()))
 
@@ -325,7 +353,7 @@ class Search:
 
 
 def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dict[str, float],
-           progress: Progress, t0: float, t1: float, protect_km: bool = False) -> None:
+           progress: Progress, t0: float, t1: float, protect_km: bool = False, protect_uni: bool = False) -> None:
     s, d = search.s, search.cal.design
     names = list(moves)
     probs = np.array([moves[k] for k in names], dtype=float)
@@ -346,11 +374,14 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
         keys_km, uni_keys, multi_keys, cols = _affected(search, kind, undo)
         snap = search.snapshot(keys_km, uni_keys, multi_keys)
         fails_before = sum(search.km_fail[k] for k in keys_km)
+        uni_before = search.uni_failures(uni_keys) if protect_uni else 0
         search.recompute(keys_km, uni_keys, multi_keys, cols)
         new = search.total()
         delta = new - current
         ok = delta <= 0 or rng.random() < math.exp(-delta / temp)
         if ok and protect_km and sum(search.km_fail[k] for k in keys_km) > fails_before:
+            ok = False
+        if ok and protect_uni and search.uni_failures(uni_keys) > uni_before:
             ok = False
         if ok:
             current = new
@@ -530,12 +561,26 @@ def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: 
     phase1_cols = [cal.col[c] for c in ("arm_tki_ici", "afp_gt400") if c in cal.col]
     progress.stage("survival times vs Kaplan–Meier targets")
     s1 = Search(cal, state, use_multi=False, uni_cols=phase1_cols)
-    anneal(s1, rng, effort["km"], {"pfs": 4, "os": 4, "event": 1, "swap": 0.5}, progress, t0=30.0, t1=0.05)
+    anneal(s1, rng, effort["km"], {"pfs": 4, "os": 4, "event": 1, "swap": 0.5, "km": 3}, progress, t0=3000.0,
+           t1=0.05)
     progress.stage("covariate assignment vs univariable Cox targets")
-    s2 = Search(cal, state, use_multi=False, uni_cols=None)
-    anneal(s2, rng, effort["cox_uni"], {"swap": 3, "flip": 1}, progress, t0=2.0, t1=0.005, protect_km=True)
-    progress.stage("joint refinement incl. multivariable Cox")
+    afp_keys = [k for k in cal.curves if k[1] == "afp_baseline"]
+
+    def km_guard(j: int, remove: int, add: int) -> bool:
+        """Allow a move of a KM-defining column only if no AFP curve gets a new failure."""
+        before = sum(cal.km_cost(state, k)[1] for k in afp_keys)
+        old = state.X[:, j].copy()
+        if remove >= 0:
+            state.X[remove, j] = 0
+        if add >= 0:
+            state.X[add, j] = 1
+        after = sum(cal.km_cost(state, k)[1] for k in afp_keys)
+        state.X[:, j] = old
+        return after <= before
+
+    univariable_phase(cal, state, rng, int(effort["cox_uni"]), progress, km_guard)
+    progress.stage("multivariable Cox, univariable rows and KM held")
     s3 = Search(cal, state, use_multi=True, uni_cols=None)
-    anneal(s3, rng, effort["joint"], {"pfs": 2, "os": 2, "event": 0.5, "swap": 3, "flip": 1}, progress,
-           t0=0.5, t1=0.002, protect_km=True)
+    anneal(s3, rng, effort["joint"], {"swap": 3, "flip": 1}, progress, t0=0.5, t1=0.002, protect_km=True,
+           protect_uni=True)
     return state

@@ -45,23 +45,27 @@ def _targets(cal: Calibrator, j: int) -> dict:
     return out
 
 
-def _fit_costs(fit, t: np.ndarray, tol: np.ndarray, p: float | None, side: bool | None,
-               thr: float) -> np.ndarray:
+def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float) -> np.ndarray:
+    """Cost per fitted column: HR/CI terms (t, tol: (3,) or (3, m), nan = no target), the pull of z towards
+    the printed p (`p`: scalar or (m,), nan/None = none) and the entry-side penalty (`side`: True = the record's
+    p is below `thr`, False = not, None/nan = no p printed)."""
     se = np.where(np.isfinite(fit.se), fit.se, 50.0)
     b = np.clip(fit.beta, -8, 8)
     vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
-    r = np.abs(vals - t[:, None]) / tol[:, None]
-    c = np.where(np.isnan(t)[:, None], 0.0, np.where(r > 1.0, 1.0 + r, 0.05 * r * r)).sum(axis=0)
-    if p is not None:
-        z = np.abs(b) / se
-        z_target = norm.isf(max(p, 1e-12) / 2)
-        rz = np.abs(z - z_target) / Z_TOL
-        c += 0.5 * np.where(rz > 1.0, 1.0 + rz, 0.05 * rz * rz)
-        if side is not None:
-            pv = 2 * norm.sf(z)
-            wrong = (pv >= thr - P_SIDE_MARGIN) if side else (pv < thr + P_SIDE_MARGIN)
-            c += np.where(wrong, 20.0 + 200.0 * np.abs(pv - thr), 0.0)
-    return c
+    t = t if t.ndim == 2 else t[:, None]
+    tol = tol if tol.ndim == 2 else tol[:, None]
+    r = np.abs(vals - np.nan_to_num(t)) / tol
+    c = np.where(np.isnan(t), 0.0, np.where(r > 1.0, 1.0 + r, 0.05 * r * r)).sum(axis=0)
+    p = np.broadcast_to(np.asarray(np.nan if p is None else p, dtype=float), c.shape)
+    side = np.broadcast_to(np.asarray(np.nan if side is None else side, dtype=float), c.shape)
+    z = np.abs(b) / se
+    has_p = np.isfinite(p)
+    z_target = norm.isf(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2)
+    rz = np.abs(z - z_target) / Z_TOL
+    c = c + np.where(has_p, 0.5 * np.where(rz > 1.0, 1.0 + rz, 0.05 * rz * rz), 0.0)
+    pv = 2 * norm.sf(z)
+    wrong = np.where(side == 1.0, pv >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & np.isfinite(side)
+    return c + np.where(wrong, 20.0 + 200.0 * np.abs(pv - thr), 0.0)
 
 
 def _candidates(cal: Calibrator, s: State, j: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +108,7 @@ def _evaluate(cal: Calibrator, s: State, j: int, rem: np.ndarray, add: np.ndarra
         mask = cal.pop_mask[pop]
         fit = cox_uni(s.time(ep)[mask].astype(float), s.event[mask], Xc[mask],
                       beta0=np.full(m, beta0.get((pop, ep), 0.0)), steps=6)
-        total += _fit_costs(fit, t, tol, p, side, thr)
+        total += fit_costs(fit, t, tol, p, side, thr)
         betas[(pop, ep)] = fit.beta
     return total, betas
 

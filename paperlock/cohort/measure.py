@@ -14,7 +14,7 @@ import pandas as pd
 from scipy.stats import chi2_contingency, fisher_exact
 
 from paperlock.cohort.fast_survival import Z95, cox_multi, cox_uni, km_median_spss
-from paperlock.cohort.quantile_values import mann_whitney_p, quantile_type7
+from paperlock.cohort.quantile_values import quantile_type7, rank_test_p
 
 ARM_CODES = {"TKI": "tki", "TKI-ICI": "tki_ici"}
 
@@ -111,7 +111,7 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
         for g, m in masks.items():
             for name, p in (("q1", 0.25), ("median", 0.5), ("q3", 0.75)):
                 s[f"baseline.{var}.{g}.{name}"] = quantile_type7(v[m], p)
-        s[f"baseline.{var}.p"] = mann_whitney_p(v[masks["tki"]], v[masks["tki_ici"]], continuity=True)
+        s[f"baseline.{var}.p"] = _rank_p(v[masks["tki"]], v[masks["tki_ici"]])
     month = float(settings["month_days"])
     X = covariate_matrix(df, settings, cuts)
     afp_hi = X["afp_gt400"].to_numpy() == 1
@@ -147,7 +147,7 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
         for g in ("tki", "tki_ici"):
             k = int(hit[masks[g]].sum())
             s[f"response.{c}.{g}.n"], s[f"response.{c}.{g}.pct"] = k, 100.0 * k / masks[g].sum()
-        s[f"response.{c}.p"] = _two_by_two_p(hit, masks["tki"], fisher=None)
+        s[f"response.{c}.p"] = _two_by_two_p(hit, masks["tki"], fisher=None, rule="observed")
     dec = X["afp_change_decreased"].to_numpy() == 1
     for name, m in (("decreased", dec), ("elevated", ~dec)):
         for c in ("orr", "dcr"):
@@ -187,14 +187,26 @@ def _put_cox(s: dict[str, float], base: str, beta: float, se: float) -> None:
     s[base + ".p"] = float(2 * norm.sf(abs(beta / se))) if se > 0 else float("nan")
 
 
-def _two_by_two_p(hit: np.ndarray, in_a: np.ndarray, fisher: bool | None = False) -> float:
-    """Pearson chi-square (no continuity correction) or Fisher; `fisher=None`: Fisher when an expected count < 5."""
+def _rank_p(a: np.ndarray, b: np.ndarray) -> float:
+    """The study's continuous-variable test (Kruskal–Wallis), from `analysis.stats.ranks` when importable."""
+    try:
+        from analysis.stats.ranks import kruskal_wallis  # noqa: PLC0415
+    except ImportError:
+        return rank_test_p(a, b)
+    return float(kruskal_wallis([a, b]).p)
+
+
+def _two_by_two_p(hit: np.ndarray, in_a: np.ndarray, fisher: bool | None = False,
+                  rule: str = "expected") -> float:
+    """Pearson chi-square (no continuity correction) or Fisher. `fisher=None`: Fisher when a count is below 5,
+    the expected counts (`rule="expected"`) or the observed ones (`rule="observed"`, the study's Table 3 rule)."""
     table = np.array([[int((hit & in_a).sum()), int((~hit & in_a).sum())],
                       [int((hit & ~in_a).sum()), int((~hit & ~in_a).sum())]])
     if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
         return 1.0
     if fisher is None:
-        fisher = bool((chi2_contingency(table, correction=False)[3] < 5).any())
+        counts = table if rule == "observed" else chi2_contingency(table, correction=False)[3]
+        fisher = bool((counts < 5).any())
     if fisher:
         return float(fisher_exact(table)[1])
     return float(chi2_contingency(table, correction=False)[1])

@@ -1,8 +1,8 @@
 """The calibration report: each record entry the cohort determines, its value in the cohort, and the verdict.
 
 Tiers (from the settings): counts, percentages, Table 1 quantiles and KM medians must round to the printed
-value; a KM CI bound is exact too unless its printed interval is not symmetric about the median (then
-within 0.01); Cox HRs and CI bounds and p-values of Tables 1 (continuous) and 3 within their tolerances.
+value; a KM CI bound is exact too unless no SE puts both printed bounds at the whole-day median ± 1.96·SE
+(then within 0.01); Cox HRs and CI bounds and p-values of Tables 1 (continuous) and 3 within their tolerances.
 Other p-values (categorical Table 1, Table 6, Cox) follow from the counts and are reported without a verdict.
 """
 
@@ -28,7 +28,7 @@ def tier_of(e: Entry, record: Record, settings: dict[str, Any], continuous: set[
         t = tiers[f"cox_{model}_{kind}"]
         return f"cox_{model}_{kind}", float(t.get("abs", t.get("rel", 0))), "abs" if "abs" in t else "rel"
     if parts[0] == "km" and parts[-1] in ("ci_lower", "ci_upper"):
-        if not km_interval_symmetric(record, ".".join(parts[:4])):
+        if not km_interval_symmetric(record, ".".join(parts[:4]), float(settings["month_days"])):
             return "km_ci_asymmetric", float(tiers["km_ci_asymmetric"]["abs"]), "abs"
         return "exact", half, "printed"
     if parts[-1] == "p":

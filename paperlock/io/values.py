@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
 BIG = 10**21  # integers below this print in full (as their float does); larger ones in exponent form
 
 
