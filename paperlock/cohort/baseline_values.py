@@ -73,7 +73,7 @@ def continuous_columns(design: Design, X: np.ndarray, settings: dict[str, Any], 
     """Values per patient for each continuous variable, and the residual construction cost per variable."""
     flag_col = {c.source["continuous"]: j for j, c in enumerate(design.covariates) if "continuous" in c.source}
     out, residual = {}, {}
-    progress.stage("continuous baseline values vs quartiles and Mann–Whitney p")
+    progress.stage("continuous baseline values vs quartiles and Kruskal–Wallis p")
     for k, (var, cfg) in enumerate(settings["continuous"].items()):
         t = design.quantile_targets[var]
         j = flag_col.get(var)

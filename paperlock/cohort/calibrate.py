@@ -2,13 +2,17 @@
 
 The state is per patient: PFS and OS days (integers, PFS <= OS), one shared event flag (the same patients
 progress and die: the record's 51 progressions and 51 deaths), and the binary Cox covariates. The cost is a
-weighted sum of squared tolerance-scaled errors over the targeted record numbers (inside its tolerance a
-term is damped, so the search still centres the value). Simulated annealing runs in three phases with a fixed
-number of iterations (deterministic for a seed):
+weighted sum of tolerance-scaled errors over the targeted record numbers (inside its tolerance a term is
+damped, so the search still centres the value). Three phases, each with a fixed effort (deterministic for a
+seed):
 
-1. `km`: times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the arm/AFP Cox rows;
-2. `cox_uni`: covariate swaps (times fixed) against every univariable Cox row;
-3. `joint`: everything, multivariable models included, never letting a met KM number fail again.
+1. `km`: simulated annealing of times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the
+   arm/AFP Cox rows; besides random moves, targeted moves put a failing curve's median event on its target
+   day or move the events at the ends of its density estimate (u, l) towards the SE the printed CI needs;
+2. `cox_uni`: times fixed, each covariate's column searched on its own against its univariable rows
+   (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
+3. `joint`: covariate swaps against the multivariable models, never letting a met KM number or a met
+   univariable row fail again.
 
 Only the parts a move touches are recomputed (curves holding the patient, Cox fits of one column).
 """
@@ -221,25 +225,7 @@ class Calibrator:
         if med.exactly_half:
             cost += 50.0
             fails += 1
-        target = next((t.value for t in self.curves[key] if t.stat == "median"), None)
-        if target is not None and abs(med.median - target) > EXACT_TOL:
-            cost += self._median_shape(s.time(ep)[mask], s.event[mask], int(round(target * self.month)))
         return self.w_km * cost, fails, med
-
-    @staticmethod
-    def _median_shape(days: np.ndarray, event: np.ndarray, day: int) -> float:
-        """How far the curve is from having its median on `day`, in patients: S must stay above 0.5 just
-        before the day and reach 0.5 or less with an event on the day (a smooth guide for the search)."""
-        n = len(days)
-        order = np.lexsort((1 - event, days))
-        t, e = days[order], event[order]
-        at_risk = n - np.arange(n)
-        factors = np.where(e == 1, 1.0 - 1.0 / at_risk, 1.0)
-        surv = np.cumprod(factors)
-        before = surv[t < day][-1] if np.any(t < day) else 1.0
-        at = surv[t <= day][-1] if np.any(t <= day) else 1.0
-        miss = max(0.0, 0.5 + 1e-9 - before) + max(0.0, at - 0.5)
-        return n * miss + (0.0 if np.any((t == day) & (e == 1)) else 1.0)
 
     def uni_fit(self, s: State, pop: str, ep: str, cols: np.ndarray | None = None,
                 beta0: np.ndarray | None = None, steps: int = 12):
@@ -476,11 +462,12 @@ def _propose_km(search: Search, rng: np.random.Generator):
             return None
         se_target = (targets["ci_upper"] - targets["ci_lower"]) / (2 * Z95)
         se_now = (med.upper - med.lower) / (2 * Z95)
-        gap = (med.l - med.u) * se_target / max(se_now, 1e-9)  # the density is inversely proportional to l - u
-        if med.u > 0 and rng.random() < 0.5:
-            who, new = int(round(med.u * cal.month)), int(round((med.l - gap) * cal.month))
+        # the density is inversely proportional to l - u
+        gap = (med.l_time - med.u_time) * se_target / max(se_now, 1e-9)
+        if med.u_time > 0 and rng.random() < 0.5:
+            who, new = int(round(med.u_time * cal.month)), int(round((med.l_time - gap) * cal.month))
         else:
-            who, new = int(round(med.l * cal.month)), int(round((med.u + gap) * cal.month))
+            who, new = int(round(med.l_time * cal.month)), int(round((med.u_time + gap) * cal.month))
         new += int(rng.integers(-1, 2))
     cand = np.flatnonzero(mask & (s.event == 1) & (times == who))
     if not len(cand):

@@ -32,8 +32,8 @@ class KMMedian:
     lower: float
     upper: float
     exactly_half: bool  # S(t) == 0.5 on a step: R would take a midpoint, SPSS would not
-    u: float = np.nan  # the event time u of the density estimate (0 = the origin)
-    l: float = np.nan  # the event time l of the density estimate
+    u_time: float = np.nan  # the event time u of the density estimate (0 = the origin)
+    l_time: float = np.nan  # the event time l of the density estimate
 
 
 def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMedian:

@@ -154,7 +154,8 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
             s[f"response_by_afp_change.{c}.{name}.pct"] = 100.0 * np.isin(resp[m], cats[c]).sum() / m.sum()
     for g in ("tki", "tki_ici"):
         k = int((~dec)[masks[g]].sum())
-        s[f"baseline.afp_change.elevated.{g}.n"], s[f"baseline.afp_change.elevated.{g}.pct"] = k, 100.0 * k / masks[g].sum()
+        base = f"baseline.afp_change.elevated.{g}"
+        s[f"{base}.n"], s[f"{base}.pct"] = k, 100.0 * k / masks[g].sum()
     ae_cols = [c for c in df.columns if c.startswith("ae_")]
     any_ae = (df[[c for c in ae_cols if c not in ("ae_dose_reduction", "ae_discontinuation")]] > 0).any(axis=1)
     worst = df[[c for c in ae_cols if c not in ("ae_dose_reduction", "ae_discontinuation")]].max(axis=1)

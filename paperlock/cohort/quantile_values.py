@@ -1,4 +1,4 @@
-"""Continuous baseline values whose group quantiles and Mann–Whitney p-value hit printed targets.
+"""Continuous baseline values whose group quantiles and rank-test p-value hit printed targets.
 
 Quantiles are Hyndman–Fan type 7 (R's default `quantile()`, as printed by R's tableone): for n values the
 p-quantile sits at 0-based position h = (n − 1)p, interpolated linearly. With 21 and 49 patients every
@@ -6,7 +6,8 @@ arm quartile is an exact order statistic, so those values are pinned; the free v
 between pins and are moved by a greedy local search until the pooled quartiles (interpolated) round to
 their targets and the rank-test p-value (Kruskal–Wallis = Wilcoxon rank-sum without continuity correction,
 the study's test) is within tolerance; the number of values above a cut-off per arm is what the survival
-calibration asked for, by construction (the top slots of each arm are held above the cut). All work is in integer units of the printed precision.
+calibration asked for, by construction (the top slots of each arm are held above the cut). All work is in
+integer units of the printed precision.
 """
 
 from __future__ import annotations
