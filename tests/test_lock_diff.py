@@ -81,6 +81,9 @@ def test_locked_study_refuses_changed_data_until_relocked(mini_study: Path, caps
     html = (build / "manuscript.html").read_text()
     assert f"<td>data lock</td><td>{first}</td>" in html
     assert load_results(build / "results.json").meta.lock_id == first
+    ids = [line.split(",")[0] for line in (mini_study / "data" / "cohort.csv").read_text().splitlines()[1:]]
+    outputs = html + (build / "results.json").read_text()
+    assert not [i for i in ids if i in outputs]  # no patient identifier in any output
     before = {p: (build / p).read_bytes() for p in ("results.json", "manuscript.html")}
     capsys.readouterr()
 

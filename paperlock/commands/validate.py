@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from paperlock.data_dictionary import load_dictionary
     from paperlock.errors import PaperlockError
+    from paperlock.io import display_path
     from paperlock.problems import ValidationFailed
     from paperlock.spec import load_spec
     from paperlock.validate import study_dictionary, validate_file
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"validate: warning: data dictionary {line}")
     if not outcome.ok:
         raise ValidationFailed(outcome.problems, outcome.table.description)
-    against = [str(dictionary.path) if dictionary else "", "the study spec" if loaded else ""]
+    against = [display_path(dictionary.path) if dictionary else "", "the study spec" if loaded else ""]
     print(f"validate: {outcome.table.description}: no problems "
           f"({len(outcome.table.frame.columns)} columns checked against {' and '.join(a for a in against if a)})")
     if loaded is not None and not args.file:
