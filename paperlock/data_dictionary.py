@@ -25,10 +25,10 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from paperlock.errors import PaperlockError
+from paperlock.yaml_models import read_yaml_model
 
 ColumnType = Literal["string", "categorical", "integer", "number", "date", "boolean"]
 NUMERIC_TYPES = ("integer", "number", "boolean")
@@ -145,15 +145,5 @@ def load_dictionary(path: Path) -> LoadedDictionary:
     path = Path(path)
     if not path.is_file():
         raise PaperlockError(f"{path}: data dictionary not found")
-    raw = path.read_bytes()
-    try:
-        doc = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise PaperlockError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        dictionary = DataDictionary.model_validate(doc)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors())
-        raise PaperlockError(f"{path}: invalid data dictionary: {problems}") from None
+    dictionary, raw = read_yaml_model(path, DataDictionary, "data dictionary")
     return LoadedDictionary(dictionary=dictionary, path=path, sha256=hashlib.sha256(raw).hexdigest())

@@ -10,10 +10,10 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from paperlock.errors import PaperlockError
+from paperlock.yaml_models import read_yaml_model
 
 SPEC_FILENAME = "study.yaml"
 
@@ -493,16 +493,5 @@ def load_spec(study_dir: str | Path = ".") -> LoadedSpec:
     path = root / SPEC_FILENAME
     if not path.is_file():
         raise PaperlockError(f"{path}: no study spec found (expected {SPEC_FILENAME} in {root})")
-    raw = path.read_bytes()
-    try:
-        doc = yaml.safe_load(raw)
-    except yaml.YAMLError as exc:
-        raise PaperlockError(f"{path}: not valid YAML: {exc}") from None
-    try:
-        spec = Spec.model_validate(doc)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
-        )
-        raise PaperlockError(f"{path}: invalid study spec: {problems}") from None
+    spec, raw = read_yaml_model(path, Spec, "study spec")
     return LoadedSpec(spec=spec, root=root, path=path, sha256=hashlib.sha256(raw).hexdigest())

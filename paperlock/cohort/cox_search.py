@@ -58,20 +58,13 @@ def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float) -> np.nd
     c = np.where(np.isnan(t), 0.0, np.where(r > 1.0, 1.0 + r, 0.05 * r * r)).sum(axis=0)
     p = np.broadcast_to(np.asarray(np.nan if p is None else p, dtype=float), c.shape)
     side = np.broadcast_to(np.asarray(np.nan if side is None else side, dtype=float), c.shape)
-    # the target's direction: log HR, else the log centre of its CI (0 = unknown)
-    centre = np.where(np.isfinite(t[0]), np.log(np.where(np.isfinite(t[0]), t[0], 1.0)),
-                      0.5 * np.log(np.where(np.isfinite(t[1] * t[2]), t[1] * t[2], 1.0)))
-    sign = np.sign(np.broadcast_to(centre, c.shape))
-    z = b / se
+    z = np.abs(b) / se
     has_p = np.isfinite(p)
-    z_target = norm.isf(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2) * np.where(sign == 0, np.sign(z), sign)
-    rz = np.abs(z - z_target) / Z_TOL  # signed: no barrier between HR < 1 and HR > 1
+    z_target = norm.isf(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2)
+    rz = np.abs(z - z_target) / Z_TOL
     c = c + np.where(has_p, 0.5 * np.where(rz > 1.0, 1.0 + rz, 0.05 * rz * rz), 0.0)
-    pv = 2 * norm.sf(np.abs(z))
+    pv = 2 * norm.sf(z)
     wrong = np.where(side == 1.0, pv >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & np.isfinite(side)
-    # p must fall below the threshold: penalised only once the HR points the target's way (else the HR
-    # terms lead the search across HR = 1, which the penalty would otherwise wall off)
-    wrong &= ~((side == 1.0) & (sign != 0) & (np.sign(z) != sign))
     return c + np.where(wrong, 20.0 + 200.0 * np.abs(pv - thr), 0.0)
 
 
