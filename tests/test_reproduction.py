@@ -68,7 +68,7 @@ def audit_rows() -> dict[str, Row]:
 
 def _explain(row: Row) -> str:
     e = row.entry
-    where = f"{e.id} ({e.place} {e.locator}, key {e.key})"
+    where = f"{e.id} ({e.place} {e.position}, key {e.key})"
     if row.status == NOT_COMPUTED:
         return f"{where}: not computed — {row.note}"
     return (f"{where}: printed {e.printed}, recomputed {row.recomputed!r} -> {row.rounded} "

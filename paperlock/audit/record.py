@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from paperlock.errors import PaperlockError
+from report.formatting import round_half_up
 
 REQUIRED = ("id", "key", "place", "where", "value", "printed", "decimals", "kind")
 
@@ -27,7 +28,7 @@ class Entry:
     """One printed number."""
 
     id: str
-    key: str
+    key: str | None
     place: str
     where: dict[str, Any]
     value: float
@@ -35,6 +36,21 @@ class Entry:
     decimals: int
     kind: str
     uncertain: str | None = None
+
+    @property
+    def digits(self) -> Decimal:
+        """The printed number as decimal digits (the record's value at its printed precision)."""
+        return round_half_up(self.value, self.decimals)
+
+    @property
+    def position(self) -> str:
+        """Where in its place it is printed: 'row "Male", column "TKI (n = 21)"' or 'sentence 3, number 1'."""
+        w = self.where
+        if "row" in w:
+            return f'row "{w["row"]}"' + (f', column "{w["column"]}"' if "column" in w else "")
+        if "sentence" in w:
+            return f"sentence {w['sentence']}" + (f", number {w['position']}" if "position" in w else "")
+        return ", ".join(f"{k} {v}" for k, v in w.items())
 
     @property
     def half_unit(self) -> float:
@@ -147,21 +163,22 @@ def match_keys(template: str, keys: Iterable[str]) -> Iterator[tuple[str, dict[s
 
 
 # ------------------------------------------------------------------------------------------------- loading
-def _entry(raw: dict[str, Any], index: int) -> Entry:
+def _entry(raw: dict[str, Any], index: int, require_key: bool = True) -> Entry:
     missing = [f for f in REQUIRED if f not in raw]
     if missing:
         raise PaperlockError(f"published record: entry {index + 1} lacks {', '.join(missing)}")
-    if raw["key"] is None:
+    if raw["key"] is None and require_key:
         raise PaperlockError(f"published record: entry {raw['id']} has no key")
-    return Entry(id=str(raw["id"]), key=str(raw["key"]), place=str(raw["place"]), where=dict(raw["where"]),
+    return Entry(id=str(raw["id"]), key=raw["key"] and str(raw["key"]), place=str(raw["place"]), where=dict(raw["where"]),
                  value=float(raw["value"]), printed=str(raw["printed"]), decimals=int(raw["decimals"]),
                  kind=str(raw["kind"]), uncertain=raw.get("uncertain"))
 
 
-def parse_record(data: dict[str, Any]) -> Record:
+def parse_record(data: dict[str, Any], require_keys: bool = True) -> Record:
+    """The record's entries, checked; `require_keys=False` admits entries without a results key."""
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise PaperlockError("published record: expected a mapping with an 'entries' list")
-    entries = [_entry(raw, i) for i, raw in enumerate(data["entries"])]
+    entries = [_entry(raw, i, require_keys) for i, raw in enumerate(data["entries"])]
     seen: set[str] = set()
     for e in entries:
         if e.id in seen:

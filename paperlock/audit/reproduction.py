@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal
 from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from paperlock.audit.methods import (
     prints_as,
     stored_alternatives,
 )
+from paperlock.audit.record import Entry, parse_record
 from paperlock.audit.selfaudit import Citation, SelfAudit, load_self_audit
 from paperlock.audit.tiers import DEFAULT_FILE, AuditConfig, load_config
 from paperlock.errors import PaperlockError
@@ -43,49 +43,11 @@ PASSING = (REPRODUCED, WITHIN)
 METHOD_KINDS = ("p", "ci_lower", "ci_upper")
 
 
-@dataclass(frozen=True)
-class Printed:
-    """One published number (an entry of the record)."""
-
-    id: str
-    key: str | None
-    place: str
-    where: dict[str, Any]
-    value: float
-    printed: str
-    decimals: int
-    kind: str
-    uncertain: str | None = None
-
-    @classmethod
-    def from_raw(cls, raw: dict[str, Any]) -> Printed:
-        try:
-            return cls(id=str(raw["id"]), key=raw["key"] and str(raw["key"]), place=str(raw["place"]),
-                       where=dict(raw.get("where") or {}), value=float(raw["value"]), printed=str(raw["printed"]),
-                       decimals=int(raw["decimals"]), kind=str(raw["kind"]), uncertain=raw.get("uncertain"))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise PaperlockError(f"published record: malformed entry {raw.get('id', raw)!r} ({exc})") from None
-
-    @property
-    def digits(self) -> Decimal:
-        """The printed number as decimal digits (the record's value at its printed precision)."""
-        return round_half_up(self.value, self.decimals)
-
-    @property
-    def locator(self) -> str:
-        w = self.where
-        if "row" in w:
-            return f'row "{w["row"]}"' + (f', column "{w["column"]}"' if "column" in w else "")
-        if "sentence" in w:
-            return f"sentence {w['sentence']}" + (f", number {w['position']}" if "position" in w else "")
-        return ", ".join(f"{k} {v}" for k, v in w.items())
-
-
 @dataclass
 class Row:
     """The audit of one published number."""
 
-    entry: Printed
+    entry: Entry
     status: str
     recomputed: float | None = None
     rounded: str | None = None
@@ -110,7 +72,7 @@ class Row:
     def to_json(self) -> dict[str, Any]:
         e = self.entry
         return {
-            "id": e.id, "key": e.key, "place": e.place, "where": e.where, "locator": e.locator, "kind": e.kind,
+            "id": e.id, "key": e.key, "place": e.place, "where": e.where, "locator": e.position, "kind": e.kind,
             "printed": e.printed, "published": f"{e.digits:f}", "decimals": e.decimals,
             "recomputed": self.recomputed, "rounded": self.rounded, "deviation": self.deviation,
             "status": self.status, "tier": self.tier, "tier_rule": self.tier_rule, "method": self.method,
@@ -134,7 +96,7 @@ class Context:
         return item.get("value", default) if isinstance(item, dict) and "value" in item else item
 
 
-def judge(entry: Printed, ctx: Context) -> Row:
+def judge(entry: Entry, ctx: Context) -> Row:
     """The status of one published number."""
     cites = ctx.citations.get(entry.id, [])
     reason = ctx.config.not_computed_reason(entry.id)
@@ -202,11 +164,7 @@ def audit_numbers(record: dict[str, Any], results: Results, config: AuditConfig,
     if not entries:
         raise PaperlockError("published record: no entries")
     ctx = Context(results, config, self_audit.citations(entries), dict(record.get("facts") or {}))
-    rows = [judge(Printed.from_raw(raw), ctx) for raw in entries]
-    ids = [r.entry.id for r in rows]
-    if len(ids) != len(set(ids)):
-        raise PaperlockError("published record: duplicate ids")
-    return rows
+    return [judge(entry, ctx) for entry in parse_record(record, require_keys=False).entries]
 
 
 def headline(rows: list[Row]) -> str:
@@ -290,7 +248,7 @@ def run(args: argparse.Namespace) -> int:
     failing = [r for r in rows if r.fails_audit]
     for r in failing[:20]:
         what = r.note if r.status == NOT_COMPUTED else f"recomputed {r.rounded}; tier: {r.tier_rule}"
-        print(f"  FAIL {r.entry.id} ({r.entry.place} {r.entry.locator}): printed {r.entry.printed}; {what}")
+        print(f"  FAIL {r.entry.id} ({r.entry.place} {r.entry.position}): printed {r.entry.printed}; {what}")
     if len(failing) > 20:
         print(f"  ... and {len(failing) - 20} more (see {paths[0]})")
     print(f"audit: report -> {', '.join(str(p) for p in paths)}")

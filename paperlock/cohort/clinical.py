@@ -115,8 +115,36 @@ def adverse_events(design: Design, record: Record, settings: dict[str, Any],
             for i in chosen:
                 grades[e][i] = max(grades[s][i] for s in singles)
     for e, parts in derived.items():
+        for a in ARMS:
+            _overlap_parts(grades, parts, [x for x in singles if x not in parts], np.flatnonzero(design.arm == a),
+                           _n(record, f"ae.{e}.any.{a}.n"))
         grades[e] = np.max([grades[p] for p in parts], axis=0)
     return grades
+
+
+def _overlap_parts(grades: dict[str, np.ndarray], parts: list[str], others: list[str], idx: np.ndarray,
+                   target: int) -> None:
+    """Move a later part's events onto patients who already have an earlier part until the derived event
+    (any of the parts) counts `target` patients; a move keeps the part's count and leaves no patient without
+    an adverse event (only patients with one of the `others` give one up); patients holding the fewest parts
+    take first, so parts graded >= 3 stay on distinct patients where they can. Deterministic (no random draws)."""
+    if target <= 0:
+        return
+    for k, part in enumerate(parts[1:], start=1):
+        earlier = np.max([grades[p][idx] for p in parts[:k]], axis=0) > 0
+        for _ in range(len(idx)):
+            union = int(((np.max([grades[p][idx] for p in parts], axis=0)) > 0).sum())
+            if union <= target:
+                return
+            other = np.sum([grades[e][idx] > 0 for e in others], axis=0)
+            held = np.sum([grades[p][idx] > 0 for p in parts], axis=0)
+            givers = [i for i in range(len(idx)) if grades[part][idx[i]] > 0 and not earlier[i] and other[i] > 0]
+            takers = sorted((i for i in range(len(idx)) if grades[part][idx[i]] == 0 and earlier[i]),
+                            key=lambda i: (held[i], i))
+            if not givers or not takers:
+                break
+            g, t = idx[givers[0]], idx[takers[0]]
+            grades[part][t], grades[part][g] = grades[part][g], 0
 
 
 def _n(record: Record, key: str) -> int:
