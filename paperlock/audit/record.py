@@ -170,8 +170,8 @@ def _entry(raw: dict[str, Any], index: int, require_key: bool = True) -> Entry:
     if raw["key"] is None and require_key:
         raise PaperlockError(f"published record: entry {raw['id']} has no key")
     return Entry(id=str(raw["id"]), key=raw["key"] and str(raw["key"]), place=str(raw["place"]),
-                 where=dict(raw["where"]), value=float(raw["value"]), printed=str(raw["printed"]), decimals=int(raw["decimals"]),
-                 kind=str(raw["kind"]), uncertain=raw.get("uncertain"))
+                 where=dict(raw["where"]), value=float(raw["value"]), printed=str(raw["printed"]),
+                 decimals=int(raw["decimals"]), kind=str(raw["kind"]), uncertain=raw.get("uncertain"))
 
 
 def parse_record(data: dict[str, Any], require_keys: bool = True) -> Record:
