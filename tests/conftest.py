@@ -16,3 +16,16 @@ def mini_study(tmp_path: Path) -> Path:
     dest = tmp_path / "mini"
     shutil.copytree(MINI, dest)
     return dest
+
+
+def flip_first_male(csv: Path) -> None:
+    """Change the first male patient of a cohort CSV to female (a one-patient data change)."""
+    lines = csv.read_text().splitlines()
+    g = lines[0].split(",").index("gender")
+    for i, line in enumerate(lines[1:], start=1):
+        cells = line.split(",")
+        if cells[g] == "male":
+            cells[g] = "female"
+            lines[i] = ",".join(cells)
+            break
+    csv.write_text("\n".join(lines) + "\n")

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import flip_first_male
 
 from paperlock.cli import main
 from paperlock.results import KEY_PATTERN, SCHEMA_VERSION, load_results
@@ -56,16 +57,7 @@ def test_changing_one_patient_changes_the_sentence(mini_study: Path):
     csv = mini_study / "data" / "cohort.csv"
     assert run_cli("results", "--study", str(mini_study)) == 0
     before = load_results(mini_study / "build" / "results.json").value("baseline.gender.male.all.n")
-    lines = csv.read_text().splitlines()
-    header = lines[0].split(",")
-    g = header.index("gender")
-    for i, line in enumerate(lines[1:], start=1):
-        cells = line.split(",")
-        if cells[g] == "male":
-            cells[g] = "female"
-            lines[i] = ",".join(cells)
-            break
-    csv.write_text("\n".join(lines) + "\n")
+    flip_first_male(csv)
     assert run_cli("results", "--study", str(mini_study)) == 0
     after = load_results(mini_study / "build" / "results.json").value("baseline.gender.male.all.n")
     assert after == before - 1

@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from conftest import flip_first_male
 
 from analysis.run import compute
 from paperlock.spec import load_spec
@@ -75,15 +76,7 @@ def test_changing_one_patient_changes_the_rendered_numbers(tmp_path: Path):
     shutil.copytree(STUDIES["mini"], study)
     before = snapshot_text(study, tmp_path)
     csv = study / "data" / "cohort.csv"
-    lines = csv.read_text().splitlines()
-    g = lines[0].split(",").index("gender")
-    for i, line in enumerate(lines[1:], start=1):
-        cells = line.split(",")
-        if cells[g] == "male":
-            cells[g] = "female"
-            lines[i] = ",".join(cells)
-            break
-    csv.write_text("\n".join(lines) + "\n")
+    flip_first_male(csv)
     after = snapshot_text(study, tmp_path)
     sections_before = dict(part.split("\n", 1) for part in ("\n\n" + before).split("\n\n## ") if "\n" in part)
     sections_after = dict(part.split("\n", 1) for part in ("\n\n" + after).split("\n\n## ") if "\n" in part)

@@ -141,10 +141,21 @@ def _overlap_parts(grades: dict[str, np.ndarray], parts: list[str], others: list
             givers = [i for i in range(len(idx)) if grades[part][idx[i]] > 0 and not earlier[i] and other[i] > 0]
             takers = sorted((i for i in range(len(idx)) if grades[part][idx[i]] == 0 and earlier[i]),
                             key=lambda i: (held[i], i))
-            if not givers or not takers:
+            pair = next(((g, t) for t in takers for g in givers if _keeps_severe(grades, part, [*others, *parts],
+                                                                                    idx[g], idx[t])), None)
+            if pair is None:
                 break
-            g, t = idx[givers[0]], idx[takers[0]]
+            g, t = idx[pair[0]], idx[pair[1]]
             grades[part][t], grades[part][g] = grades[part][g], 0
+
+
+def _keeps_severe(grades: dict[str, np.ndarray], part: str, events: list[str], giver: int, taker: int) -> bool:
+    """True if moving `part` from giver to taker keeps the number of these two with a grade >= 3 event."""
+    def severe(i: int, moved: int) -> bool:
+        return max([grades[e][i] for e in events if e != part] + [moved]) >= 3
+
+    before = severe(giver, int(grades[part][giver])) + severe(taker, int(grades[part][taker]))
+    return before == severe(giver, 0) + severe(taker, int(grades[part][giver]))
 
 
 def _n(record: Record, key: str) -> int:
