@@ -124,14 +124,14 @@ def adverse_events(design: Design, record: Record, settings: dict[str, Any],
 
 def _overlap_parts(grades: dict[str, np.ndarray], parts: list[str], others: list[str], idx: np.ndarray,
                    target: int) -> None:
-    """Move a later part's events onto patients who already have an earlier part until the derived event
+    """Move a later part's events onto patients who already have another part until the derived event
     (any of the parts) counts `target` patients; a move keeps the part's count and leaves no patient without
     an adverse event (only patients with one of the `others` give one up); patients holding the fewest parts
     take first, so parts graded >= 3 stay on distinct patients where they can. Deterministic (no random draws)."""
     if target <= 0:
         return
-    for k, part in enumerate(parts[1:], start=1):
-        earlier = np.max([grades[p][idx] for p in parts[:k]], axis=0) > 0
+    for part in reversed(parts[1:]):  # the last part moves first, onto holders of any other part
+        earlier = np.max([grades[p][idx] for p in parts if p != part], axis=0) > 0
         for _ in range(len(idx)):
             union = int(((np.max([grades[p][idx] for p in parts], axis=0)) > 0).sum())
             if union <= target:
@@ -151,8 +151,8 @@ def _overlap_parts(grades: dict[str, np.ndarray], parts: list[str], others: list
 
 def _keeps_severe(grades: dict[str, np.ndarray], part: str, events: list[str], giver: int, taker: int) -> bool:
     """True if moving `part` from giver to taker keeps the number of these two with a grade >= 3 event."""
-    def severe(i: int, moved: int) -> bool:
-        return max([grades[e][i] for e in events if e != part] + [moved]) >= 3
+    def severe(i: int, moved: int) -> int:
+        return int(max([int(grades[e][i]) for e in events if e != part] + [moved]) >= 3)
 
     before = severe(giver, int(grades[part][giver])) + severe(taker, int(grades[part][taker]))
     return before == severe(giver, 0) + severe(taker, int(grades[part][giver]))
