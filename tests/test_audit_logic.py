@@ -22,7 +22,7 @@ from paperlock.audit.reproduction import (
     headline,
 )
 from paperlock.audit.selfaudit import SelfAudit
-from paperlock.audit.tiers import AuditConfig, load_config, parse_config
+from paperlock.audit.tiers import AuditConfig, NotComputedReason, load_config, parse_config
 from paperlock.cli import main
 from paperlock.errors import PaperlockError
 from paperlock.results import Meta, Method, Results, Statistic, load_results
@@ -129,8 +129,10 @@ def test_a_missing_key_is_not_computed_and_fails_without_a_reason():
 
 
 def test_a_recorded_reason_excuses_a_number_not_computed():
-    rows = audit([entry("subsequent.tki.n", 5, 0, "n", place="text2.7")], results({}))
-    assert rows[0].status == NOT_COMPUTED and "Subsequent-therapy" in (rows[0].reason or "")
+    config = CONFIG.model_copy(update={"not_computed_reasons": [
+        NotComputedReason(ids=["text2.7/*"], reason="Third-line therapy is not in the locked dataset.")]})
+    rows = audit([entry("subsequent.any.tki.n", 5, 0, "n", place="text2.7")], results({}), config=config)
+    assert rows[0].status == NOT_COMPUTED and "Third-line" in (rows[0].reason or "")
     assert exit_code(rows) == 0
 
 

@@ -243,7 +243,7 @@ def test_real_record_reports_the_known_findings(real: dict[str, Any]) -> None:
         "percentage/baseline.etiology.other.all.pct": "rounding-level",  # 2/70 = 2.857, printed 2.8 (truncated)
         "percentage/baseline.etiology.other.tki_ici.pct": "rounding-level",  # 2/49 = 4.08, printed 4.0
         "percentage/ae.nausea_vomiting.any.tki.pct": "gross",            # 4 (29.7) of 21
-        "percentage/subsequent.tki_ici.pct": "gross",                    # 15 (75%) of 49
+        "percentage/subsequent.any.tki_ici.pct": "gross",                    # 15 (75%) of 49
         "same-key/text2.5/cox.all.pfs.multi.anri_high.ci_upper": "gross",  # 0.08-0.26 vs 0.08-0.62
         "wald-p/table4/cox.all.pfs.multi.sn_high": "gross",             # 0.47 (0.08-0.62) p 0.402
         "duplicate-ci/table4/cox.all.pfs.multi/0.08-0.62": "moderate",   # SN repeats ANRI's CI

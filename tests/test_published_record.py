@@ -151,8 +151,8 @@ def _key_patterns() -> list[re.Pattern[str]]:
         rf"ae\.({ae})\.(any|g3plus)\.({group})\.(n|pct)",
         rf"ae\.({ae})\.(any|g3plus)\.p",
         rf"flow\.{slug}(\.{slug})?",
-        rf"subsequent\.({group})\.(n|pct)",
-        rf"subsequent\.({group})\.{slug}\.n",
+        rf"subsequent\.any\.({group})\.(n|pct)",
+        rf"subsequent\.{slug}\.({group})\.n",
         rf"cutoff\.({var})",
     )]
 

@@ -500,13 +500,13 @@ TEXT: dict[str, list[tuple[str, str, str]]] = {
         ("8.2", "ae.discontinuation.any.tki_ici.pct", "pct"), ("4.8", "ae.discontinuation.any.tki.pct", "pct"),
     ],
     "text2.7": [
-        ("5", "subsequent.tki.n", "n"), ("25", "subsequent.tki.pct", "pct"),
-        ("1", "subsequent.tki.apatinib.n", "n"), ("3", "subsequent.tki.reg_ici.n", "n"),
-        ("1", "subsequent.tki.len_ici.n", "n"),
-        ("15", "subsequent.tki_ici.n", "n"), ("75", "subsequent.tki_ici.pct", "pct"),
-        ("2", "subsequent.tki_ici.apatinib.n", "n"), ("5", "subsequent.tki_ici.apatinib_ici.n", "n"),
-        ("1", "subsequent.tki_ici.len.n", "n"), ("2", "subsequent.tki_ici.len_ici.n", "n"),
-        ("3", "subsequent.tki_ici.reg_ici.n", "n"), ("2", "subsequent.tki_ici.atezolizumab_bevacizumab.n", "n"),
+        ("5", "subsequent.any.tki.n", "n"), ("25", "subsequent.any.tki.pct", "pct"),
+        ("1", "subsequent.apatinib.tki.n", "n"), ("3", "subsequent.reg_ici.tki.n", "n"),
+        ("1", "subsequent.len_ici.tki.n", "n"),
+        ("15", "subsequent.any.tki_ici.n", "n"), ("75", "subsequent.any.tki_ici.pct", "pct"),
+        ("2", "subsequent.apatinib.tki_ici.n", "n"), ("5", "subsequent.apatinib_ici.tki_ici.n", "n"),
+        ("1", "subsequent.len.tki_ici.n", "n"), ("2", "subsequent.len_ici.tki_ici.n", "n"),
+        ("3", "subsequent.reg_ici.tki_ici.n", "n"), ("2", "subsequent.atezolizumab_bevacizumab.tki_ici.n", "n"),
     ],
 }
 
@@ -591,8 +591,8 @@ identities:
   - {name: "enrolled = cohort", relation: sum, parts: ["flow.enrolled"], total: "cohort.n.all"}
   - {name: "reasons for stopping first-line treatment add up to the cohort", relation: sum,
      parts: ["flow.len_stop.*"], total: "cohort.n.all", min_parts: 2}
-  - {name: "subsequent therapies add up", relation: sum, parts: ["subsequent.{group}.*.n"],
-     total: "subsequent.{group}.n", min_parts: 2}
+  - {name: "subsequent therapies add up", relation: sum, parts: ["subsequent.*.{group}.n"],
+     total: "subsequent.any.{group}.n", min_parts: 2}
   - {name: "grade 3/4 events cannot exceed any-grade events", relation: at_most,
      parts: ["ae.{event}.g3plus.{group}.n"], total: "ae.{event}.any.{group}.n"}
   - {name: "patients with an event cannot exceed patients with any AE", relation: at_most,

@@ -23,10 +23,19 @@ DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 
 
-def read(path: Path, encoding: str | None = None) -> Table:
+def read(path: Path, encoding: str | None = None, fast: bool = True) -> Table:
+    """The file as a `Table`; `fast=False` forces the careful reader (the fast path gives the same table)."""
     file = display_path(path)
     data = path.read_bytes()
     _refuse_binary(data, file)
+    if fast:
+        from paperlock.io.fast_csv import fast_frame
+
+        quick = fast_frame(data, encoding, sniff_delimiter)
+        if quick is not None:
+            frame, delimiter, encoding_name = quick
+            return Table(frame=frame, path=path, format="csv", problems=[], header_row=1, broken_rows=set(),
+                         description=_description(file, encoding_name, delimiter, len(frame)))
     text, encoding_name = decode(data, encoding, file)
     if not text.strip():
         raise PaperlockError(f"{file}: row 1: the file is empty; expected a header row naming the columns")
@@ -50,10 +59,13 @@ def read(path: Path, encoding: str | None = None) -> Table:
         numbers.append(i)
     frame = canonical_frame(rows, columns, numbers)
     problems += _encoding_problems(frame, file, encoding_name)
-    description = (f"{file} (text, {encoding_name}, {DELIMITER_NAMES[delimiter]}-separated, "
-                   f"{len(frame)} data rows)")
-    return Table(frame=frame, path=path, format="csv", description=description, problems=problems,
-                 header_row=1, broken_rows=broken)
+    return Table(frame=frame, path=path, format="csv", description=_description(file, encoding_name, delimiter,
+                                                                                len(frame)),
+                 problems=problems, header_row=1, broken_rows=broken)
+
+
+def _description(file: str, encoding_name: str, delimiter: str, rows: int) -> str:
+    return f"{file} (text, {encoding_name}, {DELIMITER_NAMES[delimiter]}-separated, {rows} data rows)"
 
 
 def _refuse_binary(data: bytes, file: str) -> None:
