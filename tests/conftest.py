@@ -6,6 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: no per-example deadline (CI machines are shared and slow) and a fixed example stream, so a
+# run is reproducible; a failure prints the falsifying example.
+settings.register_profile("paperlock", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("paperlock")
 
 ROOT = Path(__file__).resolve().parent.parent
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini_study"

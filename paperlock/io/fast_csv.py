@@ -36,7 +36,7 @@ def fast_frame(data: bytes, encoding: str | None, delimiter_of) -> tuple[pd.Data
     if data.startswith(codecs.BOM_UTF8):
         data, encoding_name = data[len(codecs.BOM_UTF8):], "UTF-8 with BOM"
     end = data.find(b"\n")
-    if end <= 0 or data.count(b"\r") != data.count(b"\r\n"):
+    if end <= 0 or (b"\r" in data and data.count(b"\r") != data.count(b"\r\n")):
         return None
     try:
         first = data[:end].decode("utf-8").removesuffix("\r")
@@ -78,8 +78,8 @@ def _quotes_are_whole_fields(data: bytes, delimiter: str) -> bool:
     ok_close = (closes == buf.size - 1) | (after == sep) | (after == LF) | (after == CR)
     if not (ok_open.all() and ok_close.all()):
         return False
-    breaks = np.cumsum((buf == LF) | (buf == CR))
-    return bool((breaks[opens] == breaks[closes]).all())
+    line_ends = np.flatnonzero(buf == LF)  # a CR only ever precedes an LF here
+    return bool((np.searchsorted(line_ends, opens) == np.searchsorted(line_ends, closes)).all())
 
 
 def _arrow_frame(body: bytes, delimiter: str, columns: list[str]) -> pd.DataFrame | None:
@@ -100,22 +100,26 @@ def _arrow_frame(body: bytes, delimiter: str, columns: list[str]) -> pd.DataFram
     except (pa.ArrowInvalid, pa.ArrowException):
         return None
     data: dict[str, np.ndarray] = {}
-    blank = np.ones(table.num_rows, dtype=bool)
+    blank: np.ndarray | bool = True  # rows whose every field is blank (only while each column has blanks)
     for name, column in zip(columns, table.columns, strict=True):
-        canon = _canonical_column(column)
-        if canon is None:
+        coded = _canonical_column(column)
+        if coded is None:
             return None
-        data[name] = canon
-        blank &= np.equal(canon, None)
-    rows = np.arange(2, table.num_rows + 2, dtype=np.int64)
+        values, codes = coded
+        data[name] = values[codes]
+        if blank is not False:
+            none = np.equal(values, None)
+            blank = (blank & none[codes]) if none.any() else False
+    del table
+    rows = np.arange(2, len(next(iter(data.values()))) + 2, dtype=np.int64)
     frame = pd.DataFrame(data, index=pd.Index(rows, name="row"), columns=columns, dtype=object)
-    if blank.any():  # rows of blank fields are skipped, as the careful reader skips them
+    if blank is not False and blank.any():  # rows of blank fields are skipped, as the careful reader skips them
         frame = frame[~blank]
     return frame
 
 
-def _canonical_column(column) -> np.ndarray | None:
-    """Canonical text of every cell, computed once per distinct value; None if a value is not clean UTF-8."""
+def _canonical_column(column) -> tuple[np.ndarray, np.ndarray] | None:
+    """(canonical text of each distinct value, each cell's index into it); None if a value is not clean UTF-8."""
     import pyarrow.compute as pc
 
     encoded = pc.dictionary_encode(column.combine_chunks() if column.num_chunks != 1 else column.chunk(0))
@@ -124,4 +128,4 @@ def _canonical_column(column) -> np.ndarray | None:
         return None
     table = np.empty(len(uniques), dtype=object)
     table[:] = [canonical(u) for u in uniques]
-    return table[encoded.indices.to_numpy(zero_copy_only=False)]
+    return table, encoded.indices.to_numpy(zero_copy_only=False)
