@@ -174,5 +174,9 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
                 for t in ts:
                     _record(rb, f"{base}.multi.{t.key}", fit, k, m_multi)
                     k += 1
+        # the multivariable terms significant at the spec's alpha, for the text (templates only read this list)
+        entry["significant"] = [t for t in entry["multi"]
+                                if (p := rb.statistics.get(f"{base}.multi.{t}.p")) is not None
+                                and p.value is not None and p.value < spec.conventions.alpha]
         layout["endpoints"][ep_name] = entry
     rb.tables[models.id] = layout
