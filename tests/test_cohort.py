@@ -145,6 +145,27 @@ class TestCommittedCohort:
                  and not e["excluded"] and e["key"].startswith("km.")]
         assert fails == []
 
+    def test_dictionary_declares_identifier_ranges_and_checks(self) -> None:
+        """The written dictionary loads in the validator, and the cohort meets its ranges and cross-column rules."""
+        from paperlock.data_dictionary import load_dictionary
+
+        d = load_dictionary(DATA / "dictionary.yaml").dictionary
+        df = pd.read_csv(DATA / "cohort.csv")
+        assert d.identifiers() == ["patient_id"]
+        numeric = [c for c, spec in d.columns.items() if spec.type in ("integer", "number")]
+        assert numeric and all(d.columns[c].min is not None and d.columns[c].max is not None for c in numeric)
+        assert all(df[c].between(d.columns[c].min, d.columns[c].max).all() for c in numeric)
+        rules = {(c.rule, c.left, c.right, c.column) for c in d.checks}
+        assert ("less_equal", "pfs_days", "os_days", None) in rules
+        assert ("non_empty_levels", None, None, "arm") in rules
+
+    def test_subsequent_therapy_counts_follow_the_record(self) -> None:
+        """Text 2.7: 5 of 21 (TKI) and 15 of 49 (TKI-ICI) had third-line therapy, only after progression."""
+        df = pd.read_csv(DATA / "cohort.csv", keep_default_na=False)
+        got = df[df["subsequent_therapy"] != "none"]
+        assert got["arm"].value_counts().to_dict() == {"TKI-ICI": 15, "TKI": 5}
+        assert (got["pfs_event"] == 1).all()
+
     def test_continuous_p_values_within_tier(self) -> None:
         """Table 1 continuous p-values (Kruskal–Wallis, the spec's test) within 0.01 of the printed value."""
         rep = json.loads((DATA / "calibration.json").read_text())
@@ -182,3 +203,17 @@ def test_quick_run_is_deterministic(tmp_path: Path) -> None:
                        cwd=ROOT, check=True, timeout=300)
         outs.append((out / "cohort.csv").read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_implied_median_is_the_ci_midpoint_in_whole_days() -> None:
+    """Overall PFS (text 2.3): CI 3.25-5.55 printed, median excluded -> midpoint 4.40 months = 132 days."""
+    from paperlock.cohort.calibrate import EXACT_TOL, KMTarget, implied_medians
+
+    ts = [KMTarget("pfs", "overall", "all", "ci_lower", 3.25, 0.01),
+          KMTarget("pfs", "overall", "all", "ci_upper", 5.55, 0.01),
+          KMTarget("os", "arm", "tki", "median", 7.5, EXACT_TOL),
+          KMTarget("os", "arm", "tki", "ci_lower", 4.06, EXACT_TOL),
+          KMTarget("os", "arm", "tki", "ci_upper", 10.94, EXACT_TOL)]
+    got = implied_medians(ts, 30.0)
+    assert [(t.endpoint, t.stratifier, t.stat) for t in got] == [("pfs", "overall", "median")]
+    assert got[0].value * 30 == pytest.approx(132.0, abs=1e-9)

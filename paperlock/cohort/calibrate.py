@@ -8,7 +8,10 @@ seed):
 
 1. `km`: simulated annealing of times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the
    arm/AFP Cox rows; besides random moves, targeted moves put a failing curve's median event on its target
-   day or move the events at the ends of its density estimate (u, l) towards the SE the printed CI needs;
+   day or move the events at the ends of its density estimate (u, l) towards the SE the printed CI needs,
+   and exchange moves swap two patients' survival between regimens of one arm (the arm and overall curves
+   stay put, the regimen curves change) or within a regimen (only the AFP curves change). A curve whose
+   printed median is excluded but whose CI is kept gets the CI's midpoint as a search-only median;
 2. `cox_uni`: times fixed, each covariate's column searched on its own against its univariable rows
    (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
 3. `joint`: covariate swaps against the multivariable models, never letting a met KM number or a met
@@ -73,6 +76,20 @@ def km_targets(record: Record, settings: dict[str, Any]) -> list[KMTarget]:
                                                           float(settings["month_days"])):
             tol = float(tiers["km_ci_asymmetric"]["abs"])
         out.append(KMTarget(ep, strat, group, stat, value, tol))
+    return out + implied_medians(out, float(settings["month_days"]))
+
+
+def implied_medians(targets: list[KMTarget], month_days: float) -> list[KMTarget]:
+    """A search-only median for a curve whose printed median is excluded but whose CI is kept: SPSS's CI is
+    symmetric, so the median is the interval's midpoint, rounded to a whole day."""
+    by_curve: dict[tuple[str, str, str], dict[str, float]] = {}
+    for t in targets:
+        by_curve.setdefault((t.endpoint, t.stratifier, t.group), {})[t.stat] = t.value
+    out = []
+    for (ep, strat, group), vals in by_curve.items():
+        if "median" not in vals and "ci_lower" in vals and "ci_upper" in vals:
+            day = round((vals["ci_lower"] + vals["ci_upper"]) / 2 * month_days)
+            out.append(KMTarget(ep, strat, group, "median", day / month_days, EXACT_TOL))
     return out
 
 
@@ -401,6 +418,8 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
             return None
         arr[i] = new
         return ("time", kind, i, old)
+    if kind == "exchange":
+        return _propose_exchange(search, rng)
     if kind == "event":
         ev = np.flatnonzero(s.event == 1)
         ce = np.flatnonzero(s.event == 0)
@@ -481,8 +500,35 @@ def _propose_km(search: Search, rng: np.random.Generator):
     return ("time", ep, i, old)
 
 
+def _propose_exchange(search: Search, rng: np.random.Generator):
+    """Exchange two patients' survival (both times and the event flag). Between regimens of one arm the arm and
+    overall curves stay as they are and only the regimen (and AFP) curves change; within a regimen only the
+    AFP curves and the Cox fits change. This moves a curve's median neighbourhood between nested curves."""
+    s, d = search.s, search.cal.design
+    i = int(rng.integers(d.n))
+    if rng.random() < 0.75:
+        pool = np.flatnonzero((d.arm == d.arm[i]) & (d.regimen != d.regimen[i]))
+    else:
+        pool = np.flatnonzero(d.regimen == d.regimen[i])
+    pool = pool[pool != i]
+    if not len(pool):
+        return None
+    j = int(pool[rng.integers(len(pool))])
+    if s.pfs[i] == s.pfs[j] and s.os[i] == s.os[j] and s.event[i] == s.event[j]:
+        return None
+    _exchange(s, i, j)
+    return ("exchange", i, j)
+
+
+def _exchange(s: State, i: int, j: int) -> None:
+    for arr in (s.pfs, s.os, s.event):
+        arr[i], arr[j] = arr[j], arr[i]
+
+
 def _undo(s: State, undo) -> None:
-    if undo[0] == "time":
+    if undo[0] == "exchange":
+        _exchange(s, undo[1], undo[2])
+    elif undo[0] == "time":
         (s.pfs if undo[1] == "pfs" else s.os)[undo[2]] = undo[3]
     elif undo[0] == "event":
         s.event[undo[1]], s.event[undo[2]] = 1, 0
@@ -499,7 +545,7 @@ def _affected(search: Search, kind: str, undo) -> tuple[list, list, list, list[i
         keys_km = cal.curves_of(s, i, ep)
         pops = ["all", "tki_ici"] if d.is_ici[i] else ["all"]
         return keys_km, [(p, ep) for p in pops], [(p, ep) for p in pops], None
-    if undo[0] == "event":
+    if undo[0] in ("event", "exchange"):
         i, j = undo[1], undo[2]
         keys_km = sorted(set(cal.curves_of(s, i, None)) | set(cal.curves_of(s, j, None)))
         pops = ["all"] + (["tki_ici"] if d.is_ici[i] or d.is_ici[j] else [])
@@ -548,8 +594,8 @@ def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: 
     phase1_cols = [cal.col[c] for c in ("arm_tki_ici", "afp_gt400") if c in cal.col]
     progress.stage("survival times vs Kaplan–Meier targets")
     s1 = Search(cal, state, use_multi=False, uni_cols=phase1_cols)
-    anneal(s1, rng, effort["km"], {"pfs": 4, "os": 4, "event": 1, "swap": 0.5, "km": 3}, progress, t0=3000.0,
-           t1=0.05)
+    anneal(s1, rng, effort["km"], {"pfs": 4, "os": 4, "event": 1, "swap": 0.5, "km": 3, "exchange": 2}, progress,
+           t0=3000.0, t1=0.05)
     progress.stage("covariate assignment vs univariable Cox targets")
     afp_keys = [k for k in cal.curves if k[1] == "afp_baseline"]
 

@@ -180,10 +180,11 @@ def _deal(slots, people, grades, grade, rng, cover: int | None = None) -> None:
 def subsequent_therapy(design: Design, record: Record, state: State, rng: np.random.Generator) -> np.ndarray:
     out = np.array(["none"] * design.n, dtype=object)
     for a in ARMS:
-        keys = [k for k in record.keys_with_prefix(f"subsequent.{a}.") if k.count(".") == 3]
+        keys = [k for k in record.keys_with_prefix("subsequent.")
+                if k.count(".") == 3 and k.endswith(f".{a}.n") and k.split(".")[1] != "any"]
         labels = []
         for k in keys:
-            labels += [k.split(".")[2]] * int(record.value(k))
+            labels += [k.split(".")[1]] * int(record.value(k))
         progressed = rng.permutation(np.flatnonzero((design.arm == a) & (state.event == 1)))
         out[progressed[: len(labels)]] = labels
     return out

@@ -60,6 +60,23 @@ LABELS = {
 }
 
 
+# Plausible range of each numeric column for a real study (enforced by `paperlock validate`); wide enough for
+# any second-line HCC cohort, narrow enough to catch unit slips (months for days, g/L for mg/L) and typos.
+PLAUSIBLE: dict[str, tuple[float, float]] = {
+    "pfs_days": (0, 3650), "pfs_event": (0, 1), "os_days": (0, 3650), "os_event": (0, 1),
+    "age": (18, 100), "crp_mg_l": (0, 500), "anri": (0, 500), "lmr": (0, 100), "nlr": (0, 200),
+    "plr": (0, 3000), "pni": (0, 2000), "sn": (0, 20000), "siri": (0, 100), "ecog": (0, 4),
+    "albi_grade": (1, 3), "tumour_number": (1, 50), "tumour_size_cm": (0.1, 40), "afp_ng_ml": (0, 1e7),
+    "best_pct_change": (-100, 1000), "afp_8w_ng_ml": (0, 1e7),
+}
+AE_GRADES = (0, 5)
+# Cross-column rules every dataset of this design must meet (see paperlock.data_dictionary).
+CHECKS: list[dict[str, str]] = [
+    {"rule": "less_equal", "left": "pfs_days", "right": "os_days"},
+    {"rule": "non_empty_levels", "column": "arm"},
+]
+
+
 def build_dictionary(df: pd.DataFrame) -> dict[str, Any]:
     cols: dict[str, Any] = {}
     for c in df.columns:
@@ -69,10 +86,12 @@ def build_dictionary(df: pd.DataFrame) -> dict[str, Any]:
             label = (f"AE leading to {event}: worst CTCAE grade of the patient's AEs, 0 = no" if flag
                      else f"Adverse event '{event}': worst CTCAE v5.0 grade, 0 = none")
             cols[c] = {"type": "integer", "unit": "CTCAE grade", "allowed": [0, 1, 2, 3, 4, 5],
-                       "label": label, "table": "table6"}
+                       "min": AE_GRADES[0], "max": AE_GRADES[1], "label": label, "table": "table6"}
             continue
         typ, unit, label, table = LABELS.get(c, ("string", None, c, None))
         entry: dict[str, Any] = {"type": typ, "label": label}
+        if c == "patient_id":
+            entry["identifier"] = True
         if unit:
             entry["unit"] = unit
         if table:
@@ -82,9 +101,12 @@ def build_dictionary(df: pd.DataFrame) -> dict[str, Any]:
                                      key=str)
         elif typ in ("number", "integer"):
             entry["range_in_data"] = [float(df[c].min()), float(df[c].max())]
+        if c in PLAUSIBLE:
+            entry["min"], entry["max"] = PLAUSIBLE[c]
         cols[c] = entry
+    checks = [ck for ck in CHECKS if all(ck[k] in cols for k in ("left", "right", "column") if k in ck)]
     return {"synthetic": True, "description": DESCRIPTION, "rows": int(len(df)),
-            "screening_file": "data/screening.csv", "columns": cols}
+            "screening_file": "data/screening.csv", "columns": cols, "checks": checks}
 
 
 def dictionary_yaml(df: pd.DataFrame) -> str:

@@ -173,9 +173,9 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
     sub = df["subsequent_therapy"].to_numpy()
     for g in ("tki", "tki_ici"):
         got = sub[masks[g]]
-        s[f"subsequent.{g}.n"] = int((got != "none").sum())
+        s[f"subsequent.any.{g}.n"] = int((got != "none").sum())
         for th in set(got) - {"none"}:
-            s[f"subsequent.{g}.{th}.n"] = int((got == th).sum())
+            s[f"subsequent.{th}.{g}.n"] = int((got == th).sum())
     return s
 
 
