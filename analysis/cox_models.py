@@ -18,6 +18,7 @@ from scipy import stats
 from analysis.codes import level_index
 from analysis.cox_univariable import univariable_fits
 from analysis.stats import cox
+from paperlock.io.distinct import factorize
 from paperlock.results import ResultsBuilder
 from paperlock.spec import CoxCovariate, CoxModels, CoxTerm, Spec
 
@@ -61,14 +62,17 @@ def _population(spec: Spec, models: CoxModels, frame: pd.DataFrame) -> np.ndarra
     return mask
 
 
-def _term_column(frame: pd.DataFrame, cov: CoxCovariate, term: CoxTerm) -> np.ndarray:
-    """An indicator of the term's level (NaN where the variable is missing), or the continuous value / per."""
+def _term_columns(frame: pd.DataFrame, cov: CoxCovariate, terms: list[CoxTerm]) -> list[np.ndarray]:
+    """Per term, an indicator of its level (NaN where the variable is missing), or the continuous value / per.
+    The variable's distinct values are looked up once (`level_index`'s rule: a value is the level if equal)."""
     col = frame[cov.variable]
     if cov.type == "continuous":
-        return col.to_numpy(dtype=float) / cov.per
-    index = level_index(col, [term.level])  # 0: the level, -1: another level or missing
-    out = (index == 0).astype(float)
-    out[col.isna().to_numpy()] = np.nan
+        return [col.to_numpy(dtype=float) / cov.per for _ in terms]
+    index, distinct = factorize(col)  # -1: missing
+    out = []
+    for term in terms:
+        per_value = np.array([{term.level: 1.0}.get(v, 0.0) for v in distinct.tolist()] + [np.nan])
+        out.append(per_value[index])
     return out
 
 
@@ -136,7 +140,8 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
     keys = [t.key for _, ts in terms for t in ts]
     starts = np.cumsum([0] + [len(ts) for _, ts in terms])
     columns = [list(range(starts[j], starts[j + 1])) for j in range(len(terms))]  # per covariate, in X_all
-    X_all = np.column_stack([_term_column(frame, cov, t) for cov, ts in terms for t in ts])[rows]
+    # one column per term, stored column by column (Fortran order): the univariable fits read columns
+    X_all = np.vstack([c[rows] for cov, ts in terms for c in _term_columns(frame, cov, ts)]).T
     layout: dict = {"title": models.title, "endpoints": {}, "covariates": keys,
                     "labels": {t.key: t.label for _, ts in terms for t in ts}}
     factors = {cov.key: {"label": cov.label, "terms": [t.key for t in ts]}

@@ -16,18 +16,25 @@ def univariable_fits(time: np.ndarray, event: np.ndarray, X: np.ndarray, columns
                      level: float) -> list[cox.CoxFit]:
     """One fit per entry of `columns` (the columns of X that form that covariate)."""
     fits: list[cox.CoxFit | None] = [None] * len(columns)
+    X = np.asfortranarray(X)  # column by column below: contiguous columns
+    present = ~np.isnan(X)
     batches: dict[bytes, list[int]] = {}
     for j, cols in enumerate(columns):
         if len(cols) == 1:
-            ok = ~np.isnan(X[:, cols[0]])
-            if np.all((X[ok, cols[0]] == 0) | (X[ok, cols[0]] == 1)):
+            ok = present[:, cols[0]]
+            x = X[:, cols[0]] if ok.all() else X[ok, cols[0]]
+            if np.all((x == 0) | (x == 1)):
                 batches.setdefault(np.packbits(ok).tobytes(), []).append(j)
     for members in batches.values():
-        ok = ~np.isnan(X[:, columns[members[0]][0]])
+        ok = present[:, columns[members[0]][0]]
         if len(members) == 1:
             continue
-        X_ok = X[np.ix_(ok, [columns[j][0] for j in members])]
-        for j, fit in zip(members, cox.cox_univariable_batch(time[ok], event[ok], X_ok, ties=ties, level=level),
+        member_cols = [columns[j][0] for j in members]
+        if ok.all():  # no copy of the rows
+            t_ok, e_ok, X_ok = time, event, X[:, member_cols]
+        else:
+            t_ok, e_ok, X_ok = time[ok], event[ok], X[np.ix_(ok, member_cols)]
+        for j, fit in zip(members, cox.cox_univariable_batch(t_ok, e_ok, X_ok, ties=ties, level=level),
                           strict=True):
             fits[j] = fit
     for j, cols in enumerate(columns):

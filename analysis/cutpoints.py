@@ -15,15 +15,32 @@ from paperlock.results import ResultsBuilder
 from paperlock.spec import CutpointSearch, Spec
 
 
+def add_cutpoints(spec: Spec, searches: list[CutpointSearch], frame: pd.DataFrame, raw: pd.DataFrame,
+                  rb: ResultsBuilder) -> None:
+    """Every search, computed together (searches with the same seed share their permutations, see
+    `cutpoint.max_logrank_cutpoints`), recorded in the spec's order."""
+    problems, kept = [], []
+    for search in searches:
+        ep = spec.endpoints[search.endpoint]
+        marker = frame[search.variable].to_numpy(dtype=float)
+        time = raw[ep.time].to_numpy(dtype=float) / spec.conventions.month_days
+        event = raw[ep.event].to_numpy(dtype=int)
+        ok = ~np.isnan(marker)
+        kept.append(int(ok.sum()))
+        problems.append(cutpoint.CutpointProblem(marker[ok], time[ok], event[ok], min_prop=search.min_prop,
+                                                 max_prop=search.max_prop, n_perm=search.permutations,
+                                                 seed=search.seed))
+    for search, res, n in zip(searches, cutpoint.max_logrank_cutpoints(problems), kept, strict=True):
+        _record(search, res, n, rb)
+
+
 def add_cutpoint(spec: Spec, search: CutpointSearch, frame: pd.DataFrame, raw: pd.DataFrame,
                  rb: ResultsBuilder) -> None:
-    ep = spec.endpoints[search.endpoint]
-    marker = frame[search.variable].to_numpy(dtype=float)
-    time = raw[ep.time].to_numpy(dtype=float) / spec.conventions.month_days
-    event = raw[ep.event].to_numpy(dtype=int)
-    ok = ~np.isnan(marker)
-    res = cutpoint.max_logrank_cutpoint(marker[ok], time[ok], event[ok], min_prop=search.min_prop,
-                                        max_prop=search.max_prop, n_perm=search.permutations, seed=search.seed)
+    """One search (`add_cutpoints` does several at once, with the same results)."""
+    add_cutpoints(spec, [search], frame, raw, rb)
+
+
+def _record(search: CutpointSearch, res: cutpoint.CutpointResult, n: int, rb: ResultsBuilder) -> None:
     m = rb.method("cutpoint.maxstat", "maximally selected log-rank statistic (X-tile-like optimal cut-point)",
                   reference="Lausen & Schumacher 1992; R maxstat::maxstat.test(smethod = 'LogRank')",
                   candidates=f"observed values with {search.min_prop:g}–{search.max_prop:g} of patients below",
@@ -38,5 +55,5 @@ def add_cutpoint(spec: Spec, search: CutpointSearch, frame: pd.DataFrame, raw: p
            note="unadjusted log-rank p of the selected split; overstates the evidence")
     count = rb.method("count", "number of patients")
     rb.add(f"{base}.n_low", int(res.n_lower), "n", count)
-    rb.add(f"{base}.n_high", int(ok.sum() - res.n_lower), "n", count)
+    rb.add(f"{base}.n_high", int(n - res.n_lower), "n", count)
     rb.curves[base] = {"candidates": res.candidates, "statistics": res.statistics}

@@ -14,6 +14,7 @@ import pandas as pd
 from analysis.baseline import ALL, _add_categorical_test, group_codes
 from analysis.codes import level_index
 from analysis.stats import binomial
+from paperlock.io.distinct import by_value
 from paperlock.results import ResultsBuilder
 from paperlock.spec import BaselineRow, BinaryOutcomeTable, GradedEventTable, Spec
 
@@ -92,7 +93,7 @@ def add_graded_event_table(spec: Spec, table: GradedEventTable, frame: pd.DataFr
 
 def _grades(raw: pd.DataFrame, column: str | None, spec: Spec) -> np.ndarray:
     assert column is not None
-    values = pd.to_numeric(raw[column], errors="coerce")
+    values = by_value(raw[column], lambda u: pd.to_numeric(u, errors="coerce"))  # once per distinct text
     bad = values.isna() & raw[column].notna()
     if bad.any():
         from paperlock.errors import PaperlockError

@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.baseline import add_baseline_table, add_group_sizes
 from analysis.cox_models import add_cox_models
-from analysis.cutpoints import add_cutpoint
+from analysis.cutpoints import add_cutpoints
 from analysis.flow import add_flow
 from analysis.listings import add_listings
 from analysis.load import read_cohort
@@ -16,6 +16,7 @@ from analysis.outcomes import add_graded_event_table, add_outcome_table
 from analysis.package_data import is_package_source, package_input
 from analysis.survival import add_survival
 from analysis.variables import derive_all
+from paperlock.io.distinct import by_value
 from paperlock.provenance import git_commit, package_versions, sha256_file
 from paperlock.results import Meta, Results, ResultsBuilder
 from paperlock.spec import LoadedSpec
@@ -26,12 +27,12 @@ ANALYSIS_ROOT = Path(__file__).resolve().parent.parent
 def _numeric_endpoints(loaded: LoadedSpec, raw: pd.DataFrame, source: Path) -> pd.DataFrame:
     from paperlock.errors import PaperlockError
 
-    out = raw.copy()
+    out = raw.copy(deep=False)  # columns are replaced below, never written into
     for ep in loaded.spec.endpoints.values():
         for col in (ep.time, ep.event):
             if col not in raw.columns:
                 raise PaperlockError(f"{source}: column {col!r} (endpoint) is missing")
-            num = pd.to_numeric(raw[col], errors="coerce")
+            num = by_value(raw[col], lambda u: pd.to_numeric(u, errors="coerce"))  # once per distinct text
             bad = num.isna()
             if bad.any():
                 row = int(bad.to_numpy().nonzero()[0][0])
@@ -76,8 +77,8 @@ def compute(loaded: LoadedSpec, cohort: Path | None = None) -> Results:
         add_graded_event_table(spec, table, frame, raw, rb)
     add_flow(loaded, raw, rb)
     add_listings(spec, frame, raw, rb)
-    for search in spec.cutpoints:
-        add_cutpoint(spec, search, frame, raw, rb)
+    if spec.cutpoints:
+        add_cutpoints(spec, spec.cutpoints, frame, raw, rb)
     flag_small_counts(rb.listings, spec.privacy.min_count)
     cohort_key = relative(loaded, cohort_path) if cohort else spec.data.cohort
     inputs = (dict([package_input(spec.data.cohort, raw)]) if packaged

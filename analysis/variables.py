@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from paperlock.errors import PaperlockError
+from paperlock.io.distinct import by_value
 from paperlock.spec import Spec, Variable
 
 
@@ -52,7 +53,7 @@ def _numeric(raw: pd.DataFrame, column: str, source: Path) -> pd.Series:
     if column not in raw.columns:
         raise PaperlockError(f"{source}: column {column!r} is missing")
     col = raw[column]
-    numeric = pd.to_numeric(col, errors="coerce")
+    numeric = by_value(col, lambda u: pd.to_numeric(u, errors="coerce"))  # once per distinct text
     bad = numeric.isna() & col.notna()
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])

@@ -5,6 +5,11 @@ pandera schemas built at run time: one for the columns (missing, extra), one for
 plausible ranges, identifiers, survival times and event codes, the dictionary's cross-column `checks`, empty
 groups). Every rule comes from the dictionary or the spec; each failure becomes a `Problem` with file, row,
 column and value. A file that passes is returned normalised (canonical text, dictionary column order).
+
+Speed: per-cell rules depend on the cell's value only, so they are computed once per distinct value of a column
+(`paperlock.io.distinct`). Every rule is first screened that way; only when one fails somewhere does the
+pandera schema run to find and word each failure (the screen cannot pass a file pandera would fail: each rule
+is the same function, on the same values).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import pandas as pd
 
 from paperlock.data_dictionary import DataDictionary, LoadedDictionary, load_dictionary
 from paperlock.io import Table, read_table
+from paperlock.io.distinct import by_value, factorize, recode, values_of
 from paperlock.io.values import number_text
 from paperlock.problems import Problem, ValidationFailed, show_value
 from paperlock.spec import LoadedSpec, Spec
@@ -31,11 +37,19 @@ from paperlock.spec import LoadedSpec, Spec
 
 def parse_numbers(s: pd.Series) -> pd.Series:
     """Floats; NaN where the text is blank, not a number or not finite."""
+    return by_value(s, _parse_numbers).astype(float)
+
+
+def _parse_numbers(s: pd.Series) -> pd.Series:
     out = pd.to_numeric(s, errors="coerce").astype(float)
     return out.where(np.isfinite(out))
 
 
 def parse_dates(s: pd.Series, fmt: str | None) -> pd.Series:
+    return by_value(s, lambda u: _parse_dates(u, fmt))
+
+
+def _parse_dates(s: pd.Series, fmt: str | None) -> pd.Series:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return pd.to_datetime(s, format=fmt or "ISO8601", errors="coerce")
@@ -66,12 +80,16 @@ class Rule:
     on_cell: Callable[[Any], str] | None = None
     on_row: Callable[[int], tuple[str, str]] | None = None  # -> (column, message)
     on_frame: str | None = None
+    fn: Callable[[Any], Any] | None = None  # the check's function (for the distinct-value screen)
+    ignore_na: bool = True
+    elementwise: bool = True  # a cell's verdict depends on its own value only
 
 
 @dataclass
 class RuleSet:
     frame: pd.DataFrame
     file: str
+    codes: dict[str, Any] = field(default_factory=dict)  # column -> (codes, distinct values), when known
     column_rules: dict[str, list[Rule]] = field(default_factory=dict)
     frame_rules: list[Rule] = field(default_factory=list)
     by_id: dict[str, Rule] = field(default_factory=dict)
@@ -80,13 +98,16 @@ class RuleSet:
         return f"paperlock-rule-{len(self.by_id)}"
 
     def cell(self, column: str, ok: Callable[[pd.Series], pd.Series], message: Callable[[Any], str],
-             ignore_na: bool = True) -> None:
+             ignore_na: bool = True, elementwise: bool = True) -> None:
+        """A per-cell rule; `elementwise`: `ok` judges each cell by its own value (else by the whole column)."""
         import pandera.pandas as pa
 
         if column not in self.frame.columns:
             return
         rid = self._new_id()
-        rule = Rule(rid, column, pa.Check(_safe(ok), error=rid, ignore_na=ignore_na), on_cell=message)
+        fn = _safe(ok)
+        rule = Rule(rid, column, pa.Check(fn, error=rid, ignore_na=ignore_na), on_cell=message, fn=fn,
+                    ignore_na=ignore_na, elementwise=elementwise)
         self.column_rules.setdefault(column, []).append(rule)
         self.by_id[rid] = rule
 
@@ -97,7 +118,8 @@ class RuleSet:
         if any(c not in self.frame.columns for c in columns):
             return
         rid = self._new_id()
-        rule = Rule(rid, columns[0], pa.Check(_safe(ok), error=rid), on_row=message)
+        fn = _safe(ok)
+        rule = Rule(rid, columns[0], pa.Check(fn, error=rid), on_row=message, fn=fn, elementwise=False)
         self.frame_rules.append(rule)
         self.by_id[rid] = rule
 
@@ -107,7 +129,8 @@ class RuleSet:
         if column not in self.frame.columns:
             return
         rid = self._new_id()
-        rule = Rule(rid, column, pa.Check(_safe(ok), error=rid), on_frame=message)
+        fn = _safe(ok)
+        rule = Rule(rid, column, pa.Check(fn, error=rid), on_frame=message, fn=fn, elementwise=False)
         self.frame_rules.append(rule)
         self.by_id[rid] = rule
 
@@ -128,6 +151,11 @@ def _present(s: pd.Series) -> pd.Series:
     return s.notna()
 
 
+def _each(s: pd.Series, test: Callable[[Any], bool]) -> pd.Series:
+    """`s.map(test)` as booleans, evaluated once per distinct value."""
+    return by_value(s, lambda u: u.map(test).astype(bool)).astype(bool)
+
+
 def _add_type_rules(rs: RuleSet, name: str, col_type: str, fmt: str | None, origin: str) -> None:
     if col_type in ("integer", "number"):
         def ok_number(s: pd.Series, integer: bool = col_type == "integer") -> pd.Series:
@@ -145,7 +173,7 @@ def _add_type_rules(rs: RuleSet, name: str, col_type: str, fmt: str | None, orig
         rs.cell(name, ok_number, msg_number)
     elif col_type == "boolean":
         allowed = {"0", "1", "true", "false"}
-        rs.cell(name, lambda s: s.map(lambda v: level_key(v).lower() in allowed).astype(bool),
+        rs.cell(name, lambda s: _each(s, lambda v: level_key(v).lower() in allowed),
                 lambda v: f"value {show_value(v)} is not a yes/no value (0/1 or true/false)")
     elif col_type == "date":
         expected = f"a date as {fmt}" if fmt else "an ISO 8601 date (YYYY-MM-DD)"
@@ -157,7 +185,7 @@ def _add_type_rules(rs: RuleSet, name: str, col_type: str, fmt: str | None, orig
 def _add_level_rule(rs: RuleSet, column: str, values: list[Any], what: str) -> None:
     keys = {level_key(v) for v in values}
     shown = ", ".join(sorted({str(v) for v in values}, key=str))
-    rs.cell(column, lambda s: s.map(lambda v: level_key(v) in keys).astype(bool),
+    rs.cell(column, lambda s: _each(s, lambda v: level_key(v) in keys),
             lambda v: f"value {show_value(v)} is not {what} (allowed: {shown})")
 
 
@@ -199,7 +227,7 @@ def _add_unique_rule(rs: RuleSet, column: str, mask: bool) -> None:
         shown = "an identifier" if mask else f"value {show_value(v)}"
         return f"duplicate: {shown} already used in row {first}" + (" (value not shown: identifier)" if mask else "")
 
-    rs.cell(column, lambda s: ~s.duplicated(keep="first"), msg)
+    rs.cell(column, lambda s: ~s.duplicated(keep="first"), msg, elementwise=False)
 
 
 def _add_order_rule(rs: RuleSet, dictionary: DataDictionary, rule: str, left: str, right: str,
@@ -235,7 +263,7 @@ def _add_order_rule(rs: RuleSet, dictionary: DataDictionary, rule: str, left: st
 def _add_non_empty(rs: RuleSet, column: str, values: list[Any], what: str, note: str | None) -> None:
     keys = {level_key(v) for v in values}
     text = f"no row has {what}: that group would be empty" + (f" ({note})" if note else "")
-    rs.whole(column, lambda df: bool(df[column].dropna().map(level_key).isin(keys).any()), text)
+    rs.whole(column, lambda df: bool(_each(df[column].dropna(), lambda v: level_key(v) in keys).any()), text)
 
 
 def _add_endpoint_rules(rs: RuleSet, spec: Spec) -> None:
@@ -247,7 +275,7 @@ def _add_endpoint_rules(rs: RuleSet, spec: Spec) -> None:
         rs.cell(ep.time, lambda s: ~parse_numbers(s).lt(0),
                 lambda v, n=ep_name: f"value {show_value(v)} is a negative survival time (endpoint {n})")
         rs.cell(ep.event, _present, lambda v, n=ep_name: f"event code missing (endpoint {n})", ignore_na=False)
-        rs.cell(ep.event, lambda s: s.map(lambda v: level_key(v) in {"0", "1"}).astype(bool),
+        rs.cell(ep.event, lambda s: _each(s, lambda v: level_key(v) in {"0", "1"}),
                 lambda v, n=ep_name: f"value {show_value(v)} is not an event code: 0 (censored) or 1 (event), "
                                      f"endpoint {n}")
 
@@ -285,7 +313,8 @@ def map_table(table: Table, dictionary: DataDictionary | None, spec: Spec | None
     """Rename headers onto dictionary names (exact, alias, then case/punctuation-insensitive), blank out the
     dictionary's missing-value markers and show SPSS codes as labels where the column is categorical."""
     notes: list[str] = []
-    frame = table.frame.copy()
+    frame = table.frame  # never changed in place: each step below makes a new frame
+    codes = dict(table.codes)
     if dictionary is not None:
         by_key: dict[str, str] = {}
         for name, col in dictionary.columns.items():
@@ -302,21 +331,35 @@ def map_table(table: Table, dictionary: DataDictionary | None, spec: Spec | None
                 renames[col] = target
                 taken.add(target)
                 notes.append(f"column {col!r} read as {target!r}")
-        frame = frame.rename(columns=renames)
+        if renames:
+            frame = frame.rename(columns=renames)
+            codes = {renames.get(c, c): v for c, v in codes.items()}
         table_labels = {renames.get(c, c): v for c, v in table.value_labels.items()}
         markers = {m.strip() for m in dictionary.missing_values if m.strip()}
         if markers:
-            frame = frame.apply(lambda s: s.where(~s.isin(markers), None)).astype(object)
+            frame, codes = _blank_markers(frame, codes, markers)
     else:
         table_labels = dict(table.value_labels)
     labelled = _label_columns(table_labels, frame, dictionary, spec)
+    if labelled:
+        frame = frame.copy()
     for col in labelled:
         mapping = table_labels[col]
         frame[col] = frame[col].map(lambda v, m=mapping: None if v is None else m.get(v, v)).astype(object)
+        codes.pop(col, None)
         notes.append(f"column {col!r}: SPSS value labels applied ({len(mapping)} labels)")
     return Table(frame=frame, path=table.path, format=table.format, description=table.description,
                  value_labels=table.value_labels, problems=table.problems, header_row=table.header_row,
-                 broken_rows=table.broken_rows), notes
+                 broken_rows=table.broken_rows, codes=codes), notes
+
+
+def _blank_markers(frame: pd.DataFrame, codes: dict, markers: set[str]) -> tuple[pd.DataFrame, dict]:
+    """Cells whose text is a missing-value marker become None (per distinct value where the codes are known)."""
+    if not codes.keys() >= set(frame.columns):
+        return frame.apply(lambda s: s.where(~s.isin(markers), None)).astype(object), {}
+    codes = {c: recode(codes[c], lambda v: None if v in markers else v) for c in frame.columns}
+    data = {c: values_of(codes[c]) for c in frame.columns}
+    return pd.DataFrame(data, index=frame.index, columns=frame.columns, dtype=object, copy=False), codes
 
 
 def _label_columns(labels: dict[str, dict[str, str]], frame: pd.DataFrame, dictionary: DataDictionary | None,
@@ -375,8 +418,9 @@ def validate_table(table: Table, spec: Spec | None, dictionary: LoadedDictionary
     problems = list(table.problems)
     problems += _config_problems(spec, dictionary)
     problems += _structure_problems(table, d, spec)
-    content = table.frame.drop(index=[r for r in table.broken_rows if r in table.frame.index])
-    rs = RuleSet(frame=content, file=table.name)
+    broken = [r for r in table.broken_rows if r in table.frame.index]
+    content = table.frame.drop(index=broken) if broken else table.frame
+    rs = RuleSet(frame=content, file=table.name, codes={} if broken else table.codes)
     if spec is not None:
         _add_endpoint_rules(rs, spec)
     if d is not None:
@@ -385,13 +429,14 @@ def validate_table(table: Table, spec: Spec | None, dictionary: LoadedDictionary
         covered = {c.column for c in d.checks if c.column and c.rule == "non_empty_levels"} if d else set()
         _add_variable_rules(rs, spec, covered)
     if len(content):
-        problems += _run_rules(rs, table.first_last_rows())
+        if not passes_everywhere(rs):
+            problems += _run_rules(rs, table.first_last_rows())
     elif not table.broken_rows:
         problems.append(Problem(table.name, (table.header_row or 0) + 1, None, "no data rows"))
     outcome = Outcome(table=table, problems=_dedupe(problems), notes=notes,
                       warnings=d.warnings() if d else [], dictionary=dictionary)
     if outcome.ok:
-        outcome.frame = normalise(table.frame, d)
+        outcome.frame = normalise(table.frame, d, table.codes)
     return outcome
 
 
@@ -467,6 +512,31 @@ def _failure_cases(schema: Any, frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(columns=["check", "failure_case", "index", "column"])
 
 
+def passes_everywhere(rs: RuleSet) -> bool:
+    """True when no rule fails on any row, judged once per distinct value of each column (frame-wide rules run
+    as they are). False sends the frame to pandera (`_run_rules`), which finds and words each failure."""
+    for column, rules in rs.column_rules.items():
+        codes, uniques = rs.codes.get(column) or factorize(rs.frame[column])
+        blanks = bool((codes < 0).any())
+        for rule in rules:
+            assert rule.fn is not None
+            if not rule.elementwise:  # the uniqueness rule: no value twice among the filled cells
+                if int((codes >= 0).sum()) != uniques.size:
+                    return False
+                continue
+            values = uniques if rule.ignore_na or not blanks else np.append(uniques, None)
+            if values.size and not _all_true(rule.fn(pd.Series(values, dtype=object))):
+                return False
+    return all(_all_true(rule.fn(rs.frame)) for rule in rs.frame_rules if rule.fn is not None)
+
+
+def _all_true(verdict: Any) -> bool:
+    if isinstance(verdict, bool | np.bool_):
+        return bool(verdict)
+    values = np.asarray(verdict)
+    return values.dtype == bool and bool(values.all())
+
+
 def _run_rules(rs: RuleSet, all_rows: str) -> list[Problem]:
     """Run every rule as one pandera schema (lazy: all failures collected) and word each failure."""
     import pandera.pandas as pa
@@ -515,24 +585,34 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
 # ------------------------------------------------------------------------------------------------ normalising
 
 
-def normalise(frame: pd.DataFrame, dictionary: DataDictionary | None) -> pd.DataFrame:
-    """Canonical text per dictionary type (numbers without trailing zeros, ISO dates), dictionary column order,
-    rows numbered from 0 in file order."""
-    out = frame.copy()
-    if dictionary is not None:
-        order = [c for c in dictionary.columns if c in out.columns]
-        out = out[order + [c for c in out.columns if c not in order]]
-        for name in order:
-            col = dictionary.columns[name]
-            if col.type in ("integer", "number"):
-                nums = parse_numbers(out[name])
-                out[name] = [None if np.isnan(x) else number_text(float(x)) for x in nums]
-            elif col.type == "date":
-                dates = parse_dates(out[name], col.format)
-                out[name] = [None if pd.isna(x) else x.date().isoformat() if x.time() == pd.Timestamp(0).time()
-                             else x.isoformat() for x in dates]
-    out = out.astype(object).where(out.notna(), None)
-    return out.reset_index(drop=True)
+def normalise(frame: pd.DataFrame, dictionary: DataDictionary | None,
+              codes: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Canonical text per dictionary type (numbers without trailing zeros, ISO dates), blanks as None,
+    dictionary column order, rows numbered from 0 in file order. Computed once per distinct value of each
+    column (`codes`: the columns' codes when known)."""
+    codes = codes or {}
+    order = [c for c in dictionary.columns if c in frame.columns] if dictionary is not None else []
+    data = {}
+    for name in order + [c for c in frame.columns if c not in order]:
+        coded = codes.get(name) or factorize(frame[name])
+        kind = dictionary.columns[name].type if name in order and dictionary is not None else None
+        if kind in ("integer", "number"):
+            texts = _number_texts(pd.Series(coded[1], dtype=object))
+        elif kind == "date":
+            texts = _date_texts(pd.Series(coded[1], dtype=object), dictionary.columns[name].format)
+        else:
+            texts = list(coded[1])
+        data[name] = values_of((coded[0], np.array(texts + [None], dtype=object)[:-1]))
+    return pd.DataFrame(data, columns=list(data), dtype=object, copy=False)
+
+
+def _number_texts(s: pd.Series) -> list[str | None]:
+    return [None if np.isnan(x) else number_text(float(x)) for x in _parse_numbers(s)]
+
+
+def _date_texts(s: pd.Series, fmt: str | None) -> list[str | None]:
+    return [None if pd.isna(x) else x.date().isoformat() if x.time() == pd.Timestamp(0).time()
+            else x.isoformat() for x in _parse_dates(s, fmt)]
 
 
 def raise_problems(outcome: Outcome) -> None:

@@ -208,3 +208,295 @@ def test_lazy_imports(code, banned):
     check = f"{code}\nimport sys\nprint('LOADED:' + ','.join(m for m in {banned!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "LOADED:", out.stdout[-300:]
+
+
+# ------------------------------------------------------------------ reading and validating (issue 9, round 2)
+
+CORPUS = ROOT / "tests" / "malformed"
+MINI = ROOT / "tests" / "fixtures" / "mini_study"
+
+
+def random_objects(rng, n):
+    """Object cells as readers and pandas give them: texts (equal texts in distinct objects too), None, NaN,
+    numbers that compare equal across types."""
+    pool = ["a", "b", "".join(["a"]), "x y", "", None, np.nan, 1, 1.0, True, "1", "NA"]
+    out = np.empty(n, dtype=object)
+    out[:] = [pool[i] if pool[i] != "a" or i % 2 else "".join(["a"]) for i in rng.integers(0, len(pool), n)]
+    return out
+
+
+@pytest.mark.parametrize("n", [50, 5000, 20000])
+def test_factorize_equals_pandas_factorize(n):
+    """The identity-first path (>= 4096 cells) gives pd.factorize's codes and uniques, in the same order."""
+    from paperlock.io.distinct import factorize
+
+    rng = np.random.default_rng(n)
+    for _ in range(5):
+        values = random_objects(rng, n)
+        want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
+        codes, uniques = factorize(values)
+        np.testing.assert_array_equal(codes, want_codes)
+        assert list(uniques) == list(want_uniques)
+        series = pd.Series(values[::-1])  # a strided view and a Series
+        assert (factorize(series)[0] == pd.factorize(series, use_na_sentinel=True)[0]).all()
+
+
+def test_by_value_equals_the_function_on_every_row():
+    """Element-wise functions computed once per distinct value give the row-wise result, dtype included."""
+    from paperlock.io.distinct import by_value
+    from paperlock.validate import _parse_dates, _parse_numbers, level_key
+
+    rng = np.random.default_rng(21)
+    texts = np.array(["1", "2", "2.50", "x", "1e400", "-3", " 7 ", "2021-03-04", "9007199254740993"], dtype=object)
+    for blanks in (False, True):
+        for size in (10, 6000):
+            s = pd.Series(texts[rng.integers(0, texts.size, size)], dtype=object)
+            if blanks:
+                s[rng.random(size) < 0.2] = None
+            for fn in (lambda u: pd.to_numeric(u, errors="coerce"), _parse_numbers,
+                       lambda u: _parse_dates(u, None), lambda u: u.map(level_key)):
+                pd.testing.assert_series_equal(by_value(s, fn), fn(s))
+    ints = pd.Series(["1", "2", "3"] * 3000, dtype=object)  # no blank: stays integer, as to_numeric keeps it
+    assert by_value(ints, lambda u: pd.to_numeric(u, errors="coerce")).dtype == np.int64
+
+
+def csv_text(rng, rows: int, delimiter: str = ",") -> str:
+    """A clean delimited file: quoted and unquoted fields, doubled quotes, padding, a quote inside an unquoted
+    value, non-ASCII text, blank fields and rows of blank fields (a delimiter inside quotes is left to the
+    careful reader: see the next test)."""
+    values = ["1", "2.50", " 3 ", "", "TKI-ICI", "naïve", "a b", '"q"', 'a"b', '"say ""hi"""', '""', "0", " "]
+    header = delimiter.join(["id", "arm", "value", "note"])
+    lines = [header]
+    for i in range(rows):
+        cells = [f"P{i}"] + [values[j] for j in rng.integers(0, len(values), 3)]
+        if rng.random() < 0.05:
+            cells = [""] * 4
+        lines.append(delimiter.join(cells))
+    return "\n".join(lines) + ("\n" if rng.random() < 0.8 else "")
+
+
+def tables_equal(fast, careful):
+    pd.testing.assert_frame_equal(fast.frame, careful.frame, check_exact=True)
+    assert fast.frame.index.dtype == careful.frame.index.dtype
+    assert (fast.description, fast.problems, fast.header_row, fast.broken_rows) == (
+        careful.description, careful.problems, careful.header_row, careful.broken_rows)
+    from paperlock.io.distinct import values_of
+
+    for column, coded in fast.codes.items():  # the codes the fast reader hands on describe the frame
+        assert values_of(coded).tolist() == fast.frame[column].tolist()
+        assert len(set(coded[1].tolist())) == coded[1].size and None not in coded[1].tolist()
+
+
+@pytest.mark.parametrize("variant", ["plain", "crlf", "bom", "tab", "semicolon"])
+def test_fast_csv_reader_equals_the_csv_module_reader(variant, tmp_path):
+    from paperlock.io import delimited
+
+    rng = np.random.default_rng(len(variant))
+    for trial in range(4):
+        delimiter = {"tab": "\t", "semicolon": ";"}.get(variant, ",")
+        text = csv_text(rng, 300 + trial, delimiter)
+        data = text.replace("\n", "\r\n").encode() if variant == "crlf" else text.encode()
+        if variant == "bom":
+            data = b"\xef\xbb\xbf" + data
+        path = tmp_path / f"f{trial}.csv"
+        path.write_bytes(data)
+        fast = delimited.read(path)
+        assert fast.codes, "the fast path should have read this clean file"
+        tables_equal(fast, delimited.read(path, fast=False))
+
+
+def test_fast_csv_reader_declines_or_agrees_on_every_malformed_file(tmp_path):
+    """Malformed files (and hand-made edge cases) either fall back to the careful reader or read the same."""
+    from paperlock.io import delimited
+
+    edge = {"after_quote.csv": 'a,b\n"x"y,1\n', "quoted_break.csv": 'a,b\n"x\ny",1\n', "lone_cr.csv": "a,b\r1,2\r",
+            "blank_line.csv": "a,b\n1,2\n\n3,4\n", "short.csv": "a,b\n1\n", "long.csv": "a,b\n1,2,3\n",
+            "blank_extra.csv": "a,b\n1,2,\n", "latin1.csv": "a,b\n1,caf\xe9\n", "one_col.csv": "a\n1\n\n2\n",
+            "comma_in_quotes_short.csv": 'a,b,c\n"x,y",1\n', "dup.csv": "a,a\n1,2\n", "nul.csv": "a,b\n1,\x002\n",
+            "comma_in_quotes.csv": 'a,b\n"x,y",1\n"""",2\n'}
+    for name, text in edge.items():
+        (tmp_path / name).write_bytes(text.encode("latin-1"))
+    files = sorted(CORPUS.glob("*.csv")) + sorted(tmp_path.glob("*.csv"))
+    for path in files:
+        try:
+            careful = delimited.read(path, fast=False)
+        except Exception as exc:  # noqa: BLE001 - both paths must refuse alike
+            with pytest.raises(type(exc)):
+                delimited.read(path)
+            continue
+        tables_equal(delimited.read(path), careful)
+
+
+def straightforward_normalise(frame, dictionary):
+    """The normaliser before the per-distinct-value rewrite."""
+    from paperlock.io.values import number_text
+    from paperlock.validate import _parse_dates, _parse_numbers
+
+    out = frame.copy()
+    if dictionary is not None:
+        order = [c for c in dictionary.columns if c in out.columns]
+        out = out[order + [c for c in out.columns if c not in order]]
+        for name in order:
+            col = dictionary.columns[name]
+            if col.type in ("integer", "number"):
+                out[name] = [None if np.isnan(x) else number_text(float(x)) for x in _parse_numbers(out[name])]
+            elif col.type == "date":
+                out[name] = [None if pd.isna(x) else x.date().isoformat() if x.time() == pd.Timestamp(0).time()
+                             else x.isoformat() for x in _parse_dates(out[name], col.format)]
+    out = out.astype(object).where(out.notna(), None)
+    return out.reset_index(drop=True)
+
+
+def corpus_outcomes(monkeypatch, path, screen: bool):
+    import paperlock.validate as validate
+    from paperlock.spec import load_spec
+
+    loaded = load_spec(MINI)
+    if not screen:  # pandera judges every file, as before the distinct-value screen
+        monkeypatch.setattr(validate, "passes_everywhere", lambda rs: False)
+    return validate.validate_file(path, loaded.spec, validate.study_dictionary(loaded))
+
+
+def test_validation_screen_and_normalising_equal_the_pandera_run(monkeypatch):
+    """Every corpus file and the mini cohort: the same problems with and without the screen (the screen only
+    skips pandera when pandera finds nothing), and the same normalised frame as the straightforward code."""
+    files = [MINI / "data" / "cohort.csv"] + sorted(p for p in CORPUS.iterdir()
+                                                    if p.suffix in (".csv", ".xlsx", ".sav", ".parquet"))
+    for path in files:
+        with monkeypatch.context() as m:
+            slow = corpus_outcomes(m, path, screen=False)
+        fast = corpus_outcomes(monkeypatch, path, screen=True)
+        assert fast.problems == slow.problems, path.name
+        if fast.ok:
+            pd.testing.assert_frame_equal(fast.frame, slow.frame)
+            d = fast.dictionary.dictionary if fast.dictionary else None
+            pd.testing.assert_frame_equal(fast.frame, straightforward_normalise(fast.table.frame, d))
+
+
+def test_screen_passes_exactly_when_pandera_finds_nothing(tmp_path):
+    """Cells of the mini cohort corrupted at random: the screen's verdict matches pandera's on every file."""
+    import paperlock.validate as validate
+    from paperlock.spec import load_spec
+
+    loaded = load_spec(MINI)
+    dictionary = validate.study_dictionary(loaded)
+    clean = pd.read_csv(MINI / "data" / "cohort.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(9)
+    junk = ["", "x", "-1", "9999", "1.5", "2,5", "NA", "yes", "0"]
+    for trial in range(12):
+        frame = clean.copy()
+        for _ in range(int(rng.integers(0, 3))):
+            frame.iat[int(rng.integers(0, len(frame))), int(rng.integers(0, frame.shape[1]))] = junk[
+                int(rng.integers(0, len(junk)))]
+        path = tmp_path / f"c{trial}.csv"
+        frame.to_csv(path, index=False)
+        table, _ = validate.map_table(validate.read_table(path), dictionary.dictionary, loaded.spec)
+        rs = validate.RuleSet(frame=table.frame, file=table.name, codes=table.codes)
+        validate._add_endpoint_rules(rs, loaded.spec)
+        validate._add_dictionary_rules(rs, dictionary.dictionary)
+        validate._add_variable_rules(rs, loaded.spec, set())
+        assert validate.passes_everywhere(rs) == (not validate._run_rules(rs, table.first_last_rows())), trial
+
+
+# ------------------------------------------------------------------ analysis fast paths (issue 9, round 2)
+
+def test_level_index_equals_categorical_codes():
+    rng = np.random.default_rng(31)
+    for size in (40, 9000):
+        values = pd.Series(np.array(["no", "yes", "maybe", None], dtype=object)[rng.integers(0, 4, size)])
+        for codes in (["no", "yes"], ["yes"], ["maybe", "no", "yes"]):
+            want = pd.Categorical(np.asarray(values, dtype=object), categories=codes).codes.astype(np.intp)
+            np.testing.assert_array_equal(level_index(values, codes), want)
+
+
+def test_cox_term_columns_equal_indicator_per_term():
+    from analysis.cox_models import _term_columns
+    from paperlock.spec import CoxCovariate, CoxTerm
+
+    rng = np.random.default_rng(32)
+    frame = pd.DataFrame({"v": np.array(["a", "b", "c", None], dtype=object)[rng.integers(0, 4, 7000)]})
+    cov = CoxCovariate(key="v", variable="v", label="V", type="categorical", reference="a")
+    terms = [CoxTerm(key=f"v_{lvl}", label=lvl, covariate="v", level=lvl) for lvl in ("b", "c")]
+    for column, term in zip(_term_columns(frame, cov, terms), terms, strict=True):
+        want = (level_index(frame["v"], [term.level]) == 0).astype(float)
+        want[frame["v"].isna().to_numpy()] = np.nan
+        np.testing.assert_array_equal(column, want)
+
+
+def test_univariable_fits_without_missing_values_equal_separate_fits():
+    rng = np.random.default_rng(33)
+    t, e, X = random_survival(rng, 400, 4)
+    fits = univariable_fits(t, e, X, [[0], [1], [2], [3]], "efron", 0.95)
+    for j, fit in enumerate(fits):
+        one = cox.cox_fit(t, e, X[:, [j]], ties="efron")
+        np.testing.assert_allclose(fit.coef, one.coef, rtol=RTOL)
+        np.testing.assert_allclose(fit.se, one.se, rtol=RTOL)
+
+
+def test_one_blas_thread_changes_only_rounding():
+    """A Cox step large enough for threaded BLAS: one thread changes the information matrix by rounding only
+    (threaded OpenBLAS may split a sum, so its last digits depend on the machine's thread count)."""
+    from analysis.stats import cox as cox_module
+
+    rng = np.random.default_rng(34)
+    t, e, X = random_survival(rng, 20000, 12, binary=False)
+    one = cox.cox_fit(t, e, X, ties="efron")
+    cells = cox_module._cell_strata(t, e.astype(float), cox_module._standardise(X)[0], None, "efron")
+    threaded = cox_module._derivs_cells(np.full(12, 0.05), cells)  # default BLAS threads
+    with cox_module.one_blas_thread():
+        single = cox_module._derivs_cells(np.full(12, 0.05), cells)
+    assert threaded[0] == pytest.approx(single[0], rel=RTOL)
+    np.testing.assert_allclose(threaded[1], single[1], rtol=RTOL)
+    np.testing.assert_allclose(threaded[2], single[2], rtol=RTOL)
+    assert one.status == "ok"
+
+
+def straightforward_cutpoint_p(marker, time, event, n_perm, seed, min_prop=0.1, max_prop=0.9):
+    """The permutation p-value before the shared-stream rewrite: each search draws its own shuffles of its
+    canonically ordered scores and scans every permuted row with a full cumulative sum."""
+    from analysis.stats.cutpoint import _scan, logrank_scores
+
+    x, t, e = (np.asarray(v, dtype=float) for v in (marker, time, event))
+    a = logrank_scores(t, e)
+    order = np.lexsort((a, x))
+    xs, a_sorted = x[order], a[order]
+    n = x.size
+    last = np.flatnonzero(np.r_[xs[1:] != xs[:-1], True])
+    prop = (last + 1) / n
+    cut_idx = last[(prop >= min_prop) & (prop <= max_prop) & (last < n - 1)]
+    b = float(np.nanmax(np.abs(_scan(a_sorted, cut_idx)[0])))
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    for _ in range(n_perm):
+        perm = rng.permuted(np.broadcast_to(a_sorted, (1, n)), axis=1)
+        exceed += int(np.nanmax(np.abs(_scan(perm, cut_idx)), axis=1)[0] >= b * (1 - 1e-12))
+    return (1 + exceed) / (n_perm + 1)
+
+
+def test_cutpoint_p_values_equal_one_search_at_a_time():
+    """Searches batched (one shared shuffle stream per n and seed) give the p-values of separate searches."""
+    from analysis.stats.cutpoint import CutpointProblem, max_logrank_cutpoints
+
+    rng = np.random.default_rng(35)
+    problems, want = [], []
+    for k in range(6):
+        n = 120 if k < 4 else 90  # two groups sharing a stream, one of them with a different seed
+        t, e = rng.integers(1, 30, n).astype(float), (rng.random(n) < 0.7).astype(int)
+        marker = np.round(rng.normal(size=n) + 0.4 * e, k % 2)
+        seed = 7 if k != 2 else 8
+        problems.append(CutpointProblem(marker, t, e, n_perm=300, seed=seed))
+        want.append(straightforward_cutpoint_p(marker, t, e, 300, seed))
+    got = [r.p_permutation for r in max_logrank_cutpoints(problems)]
+    assert got == want
+
+
+def test_listing_cells_equal_records_with_nan_as_none():
+    from analysis.listings import _cells
+
+    table = pd.DataFrame({"f": [1.5, np.nan, -2.0], "i": [1, 2, 3], "o": ["a", None, np.nan], "b": [True, False, True]})
+    want = [{k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in r.items()}
+            for r in table.to_dict(orient="records")]
+    names = list(table.columns)
+    got = [dict(zip(names, vals, strict=True)) for vals in zip(*[_cells(table[c]) for c in names], strict=True)]
+    assert got == want
+    assert [type(v) for v in got[0].values()] == [type(v) for v in want[0].values()]

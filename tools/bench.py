@@ -36,7 +36,7 @@ STAGES = {  # function in analysis.run -> stage name
     "read_cohort": "read", "_numeric_endpoints": "derive", "derive_all": "derive",
     "add_group_sizes": "table1", "add_baseline_table": "table1", "add_survival": "km", "add_cox_models": "cox",
     "add_outcome_table": "outcomes", "add_graded_event_table": "outcomes", "add_flow": "flow",
-    "add_listings": "listings", "add_cutpoint": "cutpoints",
+    "add_listings": "listings", "add_cutpoints": "cutpoints",
 }
 GOAL_STAGES = ("read", "derive", "table1", "km", "cox")  # the "full analysis" goal
 
@@ -110,7 +110,7 @@ def worker(study: Path, cutpoint_max_n: int, repeat: int) -> dict:
 
     def wrap(name: str, fn: Callable) -> Callable:
         def inner(*args, **kwargs):
-            if name == "add_cutpoint" and captured.get("n", 0) > cutpoint_max_n:
+            if name == "add_cutpoints" and captured.get("n", 0) > cutpoint_max_n:
                 stages.setdefault("cutpoints (skipped)", [0.0, 0.0])
                 return None
             sampler.reset()

@@ -4,10 +4,14 @@ Two sources, chosen automatically:
 
 * the study's own cohort file, when it exists: whole rows are resampled with replacement (so the columns keep
   their joint distribution and the level values their spelling), survival times are jittered
-  (× exp(N(0, 0.25)), whole days) so a large cohort has realistic, not 70-fold, ties;
-* otherwise a draw from the spec alone: categorical columns uniform over the declared raw values, cut columns
-  log-normal around the cut-off (both sides populated), changes as the baseline × exp(N(0, 0.5)), adverse-event
-  grades mostly 0, survival times exponential in whole days with uniform administrative censoring.
+  (× exp(N(0, 0.25)), whole days, at most the study's longest; one factor per patient so every endpoint's
+  time keeps its order, e.g. PFS <= OS) so a large cohort has realistic, not 70-fold, ties;
+* otherwise (or with `--draw spec`) a draw from the spec alone: categorical columns uniform over the declared
+  raw values, cut columns log-normal around the cut-off (both sides populated), changes as the baseline
+  × exp(N(0, 0.5)), adverse-event grades mostly 0, survival times exponential in whole days with uniform
+  administrative censoring, each endpoint's time at least the previous endpoint's (the spec's order). Every
+  column is independent, so covariate patterns are as many as 2^k: the hard case for a Cox fit (resampled
+  rows repeat the study's few dozen patterns).
 
 The result is a study folder: `<out>/study.yaml` (a copy of the spec whose `data.cohort` points at the new file)
 and `<out>/data/cohort.csv` (plus a screening file when the spec declares a flow chart).
@@ -64,10 +68,11 @@ def _spec_columns(spec: Spec, n: int, rng: np.random.Generator) -> dict[str, np.
     for var in spec.variables.values():
         if var.change is not None and var.change.followup not in cols:
             cols[var.change.followup] = np.round(cols[var.column] * np.exp(rng.normal(0.0, 0.5, n)), 1)
+    censor = rng.uniform(365.0, 3 * 365.0, n)
+    latent = np.zeros(n)
     for k, ep in enumerate(spec.endpoints.values()):
         median_days = 180.0 * (k + 1)
-        latent = rng.exponential(median_days / np.log(2), n)
-        censor = rng.uniform(365.0, 3 * 365.0, n)
+        latent = np.maximum(latent, rng.exponential(median_days / np.log(2), n))  # endpoints in order
         cols[ep.time] = np.maximum(1, np.round(np.minimum(latent, censor))).astype(int)
         cols[ep.event] = (latent <= censor).astype(int)
     for table in spec.graded_event_tables:
@@ -90,9 +95,11 @@ def _spec_columns(spec: Spec, n: int, rng: np.random.Generator) -> dict[str, np.
 def _resampled(spec: Spec, source: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
     """Rows of the real cohort drawn with replacement; survival times jittered to whole days."""
     frame = source.iloc[rng.integers(0, len(source), n)].reset_index(drop=True)
+    factor = np.exp(rng.normal(0.0, 0.25, n))  # one per patient: the endpoints' times keep their order
     for ep in spec.endpoints.values():
         days = pd.to_numeric(frame[ep.time]).to_numpy(dtype=float)
-        frame[ep.time] = np.maximum(1, np.round(days * np.exp(rng.normal(0.0, 0.25, n)))).astype(int)
+        # at most the study's longest time (so within the dictionary's plausible range, and still in order)
+        frame[ep.time] = np.clip(np.round(days * factor), 1, max(1.0, days.max())).astype(int)
     id_col = next((c for c in frame.columns if c.lower() in ("patient_id", "id")), None)
     if id_col:
         frame[id_col] = [f"B{i:07d}" for i in range(1, n + 1)]
@@ -124,15 +131,16 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 
-def make_cohort(study: Path | str, n: int, seed: int, out: Path | str) -> Path:
-    """Write a study folder with an n-patient cohort at `out`; returns the folder."""
+def make_cohort(study: Path | str, n: int, seed: int, out: Path | str, draw: str = "auto") -> Path:
+    """Write a study folder with an n-patient cohort at `out`; returns the folder. `draw`: 'auto' (resample the
+    study's cohort when it exists), 'resample' or 'spec'."""
     loaded = load_spec(study)
     spec = loaded.spec
     rng = np.random.default_rng(seed)
     out = Path(out)
     (out / "data").mkdir(parents=True, exist_ok=True)
     source_path = loaded.resolve(spec.data.cohort)
-    if source_path.is_file():
+    if draw == "resample" or (draw == "auto" and source_path.is_file()):
         frame = _resampled(spec, read_cohort(source_path), n, rng)
     else:
         frame = pd.DataFrame(_spec_columns(spec, n, rng))
@@ -161,8 +169,10 @@ def main() -> int:
     parser.add_argument("--n", type=int, required=True, help="number of patients")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", required=True, help="folder to write (created)")
+    parser.add_argument("--draw", choices=("auto", "resample", "spec"), default="auto",
+                        help="resample the study's cohort (auto: when it exists) or draw from the spec alone")
     args = parser.parse_args()
-    out = make_cohort(args.study, args.n, args.seed, args.out)
+    out = make_cohort(args.study, args.n, args.seed, args.out, args.draw)
     print(f"bench cohort: {args.n} patients -> {out / COHORT_NAME}")
     return 0
 

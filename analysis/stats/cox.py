@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from analysis.stats.threads import one_blas_thread
+
 EPS = 1e-9
 TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
 TOLER_INF = float(np.sqrt(EPS))
@@ -364,7 +366,8 @@ def cox_fit(time, event, X, ties: str = "breslow", strata=None, level: float = 0
     xs, _, scale = _standardise(x)
     strata_arr = None if strata is None else np.asarray(strata).ravel()
     groups = _cell_strata(t, e, xs, strata_arr, ties)
-    return _newton(groups, constant, scale, n, int(e.sum()), ties, level)
+    with one_blas_thread():
+        return _newton(groups, constant, scale, n, int(e.sum()), ties, level)
 
 
 def _cell_strata(t: np.ndarray, e: np.ndarray, xs: np.ndarray, strata, ties: str) -> list[_Cells]:
@@ -438,6 +441,11 @@ def _newton(groups: list[_Cells], constant: np.ndarray, scale: np.ndarray, n: in
 def cox_univariable_batch(time, event, X, ties: str = "breslow", strata=None,
                           level: float = 0.95) -> list[CoxFit]:
     """Fit ``coxph(Surv(time, event) ~ X[:, j])`` for every column j at once (vectorised across columns)."""
+    with one_blas_thread():
+        return _univariable_batch(time, event, X, ties, strata, level)
+
+
+def _univariable_batch(time, event, X, ties: str, strata, level: float) -> list[CoxFit]:
     if ties not in ("breslow", "efron"):
         raise ValueError("ties must be 'breslow' or 'efron'")
     t, e, x = _as_inputs(time, event, X)
@@ -452,7 +460,7 @@ def cox_univariable_batch(time, event, X, ties: str = "breslow", strata=None,
         utime = ts[np.concatenate(([True], ts[1:] != ts[:-1]))]
         base = (np.searchsorted(utime, ts).astype(np.int64) * 2 + e[order].astype(np.int64)) * 2
         for j in np.flatnonzero(binary):
-            counts = np.bincount(base + x[order, j].astype(np.int64), minlength=utime.size * 4)
+            counts = np.bincount(base + x[:, j][order].astype(np.int64), minlength=utime.size * 4)
             cell = np.flatnonzero(counts)
             code = cell & 1
             st = _cells(utime[cell >> 2], ((cell >> 1) & 1).astype(float), code[:, None].astype(float), ties,

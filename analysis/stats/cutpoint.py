@@ -74,18 +74,70 @@ def lausen_schumacher_p(b: float, min_prop: float = 0.1, max_prop: float = 0.9) 
     return float(min(max(p, 0.0), 1.0))
 
 
+@dataclass(frozen=True)
+class CutpointProblem:
+    """One search: marker, time and event (same length; non-finite markers and times are left out)."""
+
+    marker: np.ndarray
+    time: np.ndarray
+    event: np.ndarray
+    min_prop: float = 0.1
+    max_prop: float = 0.9
+    n_perm: int = 10000
+    seed: int = 20250101
+
+
+@dataclass
+class _Prepared:
+    problem: CutpointProblem
+    x: np.ndarray
+    t: np.ndarray
+    e: np.ndarray
+    xs: np.ndarray  # markers in canonical order
+    a_sorted: np.ndarray  # log-rank scores in canonical order
+    cut_idx: np.ndarray
+    stat: np.ndarray
+    best: int
+    b: float
+    exceed: int = 0
+
+
 def max_logrank_cutpoint(marker, time, event, min_prop: float = 0.1, max_prop: float = 0.9,
                          n_perm: int = 10000, seed: int = 20250101) -> CutpointResult:
     """Maximally selected log-rank cut-point with selection-adjusted p-values (see module docstring)."""
-    x = np.asarray(marker, dtype=float).ravel()
-    t = np.asarray(time, dtype=float).ravel()
-    e = np.asarray(event).ravel().astype(float)
+    return max_logrank_cutpoints([CutpointProblem(marker, time, event, min_prop, max_prop, n_perm, seed)])[0]
+
+
+def max_logrank_cutpoints(problems: list[CutpointProblem]) -> list[CutpointResult]:
+    """`max_logrank_cutpoint` for several searches at once, with the same results.
+
+    Speed: each search's permutations are those of ``rng.permuted`` applied to its canonically ordered scores,
+    i.e. the same shuffles of positions 0..n-1 whenever n and the seed agree. Searches with the same
+    (n, seed, permutations) therefore share one stream of shuffled positions (drawn once, applied to each
+    search's scores by indexing), and each permuted statistic needs only the sums between consecutive
+    candidate cuts (``np.add.reduceat``), not a cumulative sum over every patient. The permuted mean and sum
+    of squares are those of the unpermuted scores (a permutation does not change them); the p-value counts
+    permuted maxima >= max|S| (1 - 1e-12), as before (tests/test_performance_equivalence.py).
+    """
+    prepared = [_prepare(p) for p in problems]
+    groups: dict[tuple[int, int, int], list[_Prepared]] = {}
+    for prep in prepared:
+        groups.setdefault((prep.x.size, prep.problem.seed, prep.problem.n_perm), []).append(prep)
+    for (n, seed, n_perm), members in groups.items():
+        _permutation_counts(n, seed, n_perm, members)
+    return [_result(prep) for prep in prepared]
+
+
+def _prepare(problem: CutpointProblem) -> _Prepared:
+    x = np.asarray(problem.marker, dtype=float).ravel()
+    t = np.asarray(problem.time, dtype=float).ravel()
+    e = np.asarray(problem.event).ravel().astype(float)
     if not (x.size == t.size == e.size):
         raise ValueError("marker, time and event must have the same length")
     ok = np.isfinite(x) & np.isfinite(t)
     x, t, e = x[ok], t[ok], e[ok]
     n = x.size
-    if not 0 < min_prop < max_prop < 1:
+    if not 0 < problem.min_prop < problem.max_prop < 1:
         raise ValueError("need 0 < min_prop < max_prop < 1")
     a = logrank_scores(t, e)
     # canonical order (marker, then score) so the seeded permutations do not depend on the input row order
@@ -93,23 +145,56 @@ def max_logrank_cutpoint(marker, time, event, min_prop: float = 0.1, max_prop: f
     xs, a_sorted = x[order], a[order]
     last_of_value = np.flatnonzero(np.r_[xs[1:] != xs[:-1], True])  # prefix end for "marker <= value"
     prop = (last_of_value + 1) / n
-    cut_idx = last_of_value[(prop >= min_prop) & (prop <= max_prop) & (last_of_value < n - 1)]
+    cut_idx = last_of_value[(prop >= problem.min_prop) & (prop <= problem.max_prop) & (last_of_value < n - 1)]
     if cut_idx.size == 0 or e.sum() == 0:
         raise ValueError("no admissible cut-point (too few distinct marker values or no events)")
     stat = _scan(a_sorted, cut_idx)[0]
     best = int(np.nanargmax(np.abs(stat)))
-    b = float(np.abs(stat[best]))
+    return _Prepared(problem, x, t, e, xs, a_sorted, cut_idx, stat, best, float(np.abs(stat[best])))
+
+
+def _permutation_counts(n: int, seed: int, n_perm: int, members: list[_Prepared]) -> None:
+    """Count, for each search, permuted maxima >= its observed maximum, sharing one shuffle stream."""
     rng = np.random.default_rng(seed)
-    exceed = 0
+    positions = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)  # same shuffles whatever the dtype
     chunk = max(1, min(n_perm, 2_000_000 // max(n, 1)))
+    scans = [_PermutedScan(m.a_sorted, m.cut_idx) for m in members]
     done = 0
     while done < n_perm:
         k = min(chunk, n_perm - done)
-        perm = rng.permuted(np.broadcast_to(a_sorted, (k, n)), axis=1)
-        pmax = np.nanmax(np.abs(_scan(perm, cut_idx)), axis=1)
-        exceed += int((pmax >= b * (1 - 1e-12)).sum())
+        shuffled = rng.permuted(np.broadcast_to(positions, (k, n)), axis=1)  # = the scores' own shuffles
+        for m, scan in zip(members, scans, strict=True):
+            with np.errstate(invalid="ignore"):
+                pmax = np.nanmax(np.abs(scan(shuffled)), axis=1)
+                m.exceed += int((pmax >= m.b * (1 - 1e-12)).sum())
         done += k
-    cut = float(xs[cut_idx[best]])
-    lr = logrank(t, e, (x <= cut).astype(int))
-    return CutpointResult(cut, b, (1 + exceed) / (n_perm + 1), lausen_schumacher_p(b, min_prop, max_prop),
-                          lr.p, xs[cut_idx], stat, int(cut_idx[best] + 1), n_perm, seed, min_prop, max_prop)
+
+
+class _PermutedScan:
+    """Standardised statistics of permuted scores at the candidate cuts, from sums between cuts."""
+
+    def __init__(self, scores: np.ndarray, cut_idx: np.ndarray) -> None:
+        n = scores.size
+        self.scores = scores
+        self.starts = np.r_[0, cut_idx + 1]  # segment j ends at cut_idx[j] (the last, past the cuts, is unused)
+        self.cuts = cut_idx.size
+        mean = scores.mean()
+        ss = ((scores - mean) ** 2).sum()
+        m = (cut_idx + 1).astype(float)
+        self.shift = m * mean
+        self.scale = np.sqrt(m * (n - m) / (n * (n - 1)) * ss)
+
+    def __call__(self, shuffled: np.ndarray) -> np.ndarray:
+        segments = np.add.reduceat(self.scores[shuffled], self.starts, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return (np.cumsum(segments[:, :self.cuts], axis=1) - self.shift) / self.scale
+
+
+def _result(prep: _Prepared) -> CutpointResult:
+    pr = prep.problem
+    cut = float(prep.xs[prep.cut_idx[prep.best]])
+    lr = logrank(prep.t, prep.e, (prep.x <= cut).astype(int))
+    return CutpointResult(cut, prep.b, (1 + prep.exceed) / (pr.n_perm + 1),
+                          lausen_schumacher_p(prep.b, pr.min_prop, pr.max_prop), lr.p, prep.xs[prep.cut_idx],
+                          prep.stat, int(prep.cut_idx[prep.best] + 1), pr.n_perm, pr.seed, pr.min_prop,
+                          pr.max_prop)

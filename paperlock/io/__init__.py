@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +44,9 @@ class Table:
     problems: list[Problem] = field(default_factory=list)
     header_row: int | None = None  # where the header sits (None: the format has no header row)
     broken_rows: set[int] = field(default_factory=set)  # rows the reader could not split into fields
+    # column -> (codes, distinct values) as `paperlock.io.distinct.factorize` gives them, when the reader
+    # knows them already (saves hashing millions of cells again); a column may be missing
+    codes: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:

@@ -33,9 +33,9 @@ def read(path: Path, encoding: str | None = None, fast: bool = True) -> Table:
 
         quick = fast_frame(data, encoding, sniff_delimiter)
         if quick is not None:
-            frame, delimiter, encoding_name = quick
+            frame, codes, delimiter, encoding_name = quick
             return Table(frame=frame, path=path, format="csv", problems=[], header_row=1, broken_rows=set(),
-                         description=_description(file, encoding_name, delimiter, len(frame)))
+                         description=_description(file, encoding_name, delimiter, len(frame)), codes=codes)
     text, encoding_name = decode(data, encoding, file)
     if not text.strip():
         raise PaperlockError(f"{file}: row 1: the file is empty; expected a header row naming the columns")
