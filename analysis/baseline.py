@@ -53,7 +53,12 @@ def add_baseline_table(spec: Spec, table: BaselineTable, frame: pd.DataFrame, rb
             _categorical_row(spec, row, frame, by, groups, rb)
         layout.append({"variable": row.variable, "type": var.type,
                        "levels": row.show_levels or [lvl.code for lvl in var.level_list]})
-    rb.tables[table.id] = {"by": table.by, "groups": groups, "overall": table.overall, "rows": layout}
+    # rows whose test reached the spec's alpha, so the text's claim about balance is read, never typed
+    significant = [r.variable for r in table.rows
+                   if (p := rb.statistics.get(f"baseline.{r.variable}.p")) is not None and p.value is not None
+                   and p.value < spec.conventions.alpha]
+    rb.tables[table.id] = {"by": table.by, "groups": groups, "overall": table.overall, "rows": layout,
+                           "significant": significant}
 
 
 def _categorical_row(spec: Spec, row: BaselineRow, frame: pd.DataFrame, by: str, groups: list[str],
