@@ -118,15 +118,15 @@ def define_styles(doc: DocxDocument) -> None:
     """A journal-manuscript look: serif body, sans headings and captions, 9-pt sans tables."""
     _paragraph_style(doc, "Normal", font=SERIF, size=11, after=6, line=1.5, base=None)
     doc.styles["Normal"].paragraph_format.widow_control = True
-    _paragraph_style(doc, "Title", font=SANS, size=16, bold=True, after=12, line=1.15)
-    heading = {"font": SANS, "line": 1.15, "keep_next": True}
+    _paragraph_style(doc, "Title", font=SANS, size=16, bold=True, after=12, line=1.2)
+    heading = {"font": SANS, "line": 1.2, "keep_next": True}
     _paragraph_style(doc, "Heading 1", size=13, bold=True, before=18, after=6, **heading)
     _paragraph_style(doc, "Heading 2", size=11, bold=True, before=12, after=4, **heading)
     _paragraph_style(doc, "Heading 3", size=11, italic=True, before=10, after=4, **heading)
-    _paragraph_style(doc, "Caption", font=SANS, size=10, before=12, after=4, line=1.15, keep_next=True)
+    _paragraph_style(doc, "Caption", font=SANS, size=10, before=12, after=4, line=1.2, keep_next=True)
     _paragraph_style(doc, "Figure", font=SERIF, size=11, before=12, after=0, line=1.0, keep_next=True)
     doc.styles["Figure"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _paragraph_style(doc, "Figure Caption", font=SANS, size=10, before=4, after=12, line=1.15, base="Caption")
+    _paragraph_style(doc, "Figure Caption", font=SANS, size=10, before=4, after=12, line=1.2, base="Caption")
     _paragraph_style(doc, "Table Text", font=SANS, size=9, before=1, after=1)
     _paragraph_style(doc, "Table Note", font=SANS, size=8, before=2, after=0)
     _paragraph_style(doc, "Colophon Text", font=MONO, size=7.5, before=0, after=0)
@@ -134,7 +134,7 @@ def define_styles(doc: DocxDocument) -> None:
     _paragraph_style(doc, "Footer", font=SANS, size=8)
     doc.styles["Footer"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.styles["Header"].paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    notice = _paragraph_style(doc, "Synthetic Notice", font=SERIF, size=9.5, before=6, after=12, line=1.15)
+    notice = _paragraph_style(doc, "Synthetic Notice", font=SERIF, size=9.5, before=6, after=12, line=1.2)
     ppr = notice.element.get_or_add_pPr()
     borders = OxmlElement("w:pBdr")
     for side in ("top", "left", "bottom", "right"):

@@ -72,7 +72,7 @@ def interval(lower: float | None, upper: float | None, digits: int = 2) -> str:
 
 def estimate_ci(est: float | None, lower: float | None, upper: float | None, digits: int = 2,
                 status: str = "estimated") -> str:
-    """'0.48 (0.26–0.88)'; 'NR' when not reached; '—' when not estimable."""
+    """'h (L–U)' at the given digits; 'NR' when not reached; '—' when not estimable."""
     if status == "not_reached":
         return NOT_REACHED
     if _missing(est):
@@ -99,7 +99,7 @@ def median_ci(median: float | None, lower: float | None, upper: float | None, di
 
 
 def median_iqr(median: float | None, q1: float | None, q3: float | None, digits: int = 2) -> str:
-    """'56.00 [51.00, 63.00]'."""
+    """'median [Q1, Q3]', e.g. '47.00 [39.50, 58.25]'."""
     if _missing(median):
         return NA
     return f"{num(median, digits)} [{num(q1, digits)}, {num(q3, digits)}]"

@@ -46,7 +46,7 @@ class Inline:
         return fmt.months(s.value, self.display.months_digits, s.status)
 
     def km_median(self, prefix: str) -> str:
-        """'3.50 months (95% CI 2.10–4.90)' or 'not reached' from `<prefix>.median|ci_lower|ci_upper`."""
+        """'M months (95% CI L–U)' or 'not reached' from `<prefix>.median|ci_lower|ci_upper`."""
         med = self.stat(prefix + ".median")
         if med.status == "not_reached":
             return "not reached"
@@ -55,7 +55,7 @@ class Inline:
         return f"{fmt.months(med.value, d)} months ({self.display.ci_label} {fmt.upper_limit(lo, hi, d)})"
 
     def hr(self, prefix: str) -> str:
-        """'HR 0.61 (95% CI 0.33–1.12), p = 0.112' from a Cox prefix."""
+        """'HR h (95% CI L–U), p = x' from a Cox prefix."""
         s = self.stat(prefix + ".hr")
         if s.status == "not_estimable":
             return "HR not estimable"
@@ -75,7 +75,7 @@ class Inline:
                                  "which results.json does not hold") from None
 
     def hr_brief(self, prefix: str) -> str:
-        """'HR 0.61, 95% CI 0.33–1.12, p = 0.112' for use inside parentheses."""
+        """'HR h, 95% CI L–U, p = x' for use inside parentheses."""
         s = self.stat(prefix + ".hr")
         if s.status == "not_estimable":
             return "HR not estimable"
@@ -84,7 +84,7 @@ class Inline:
         return f"HR {fmt.num(s.value, d)}, {self.display.ci_label} {ci}, {self.p(prefix + '.p')}"
 
     def hr_short(self, prefix: str) -> str:
-        """'0.61 (95% CI 0.33–1.12)' without the p."""
+        """'h (95% CI L–U)' without the p."""
         d = self.display.hr_digits
         ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
         return f"{fmt.num(self.value(prefix + '.hr'), d)} ({self.display.ci_label} {ci})"

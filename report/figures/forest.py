@@ -22,7 +22,7 @@ LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
 
 
 def hr_text(row: Mapping[str, Any]) -> str:
-    """Default 'HR (95% CI)' cell: '0.48 (0.26–0.88)'."""
+    """Default 'HR (95% CI)' cell: 'h (L–U)' at two decimals."""
     return estimate_ci(row.get("hr"), row.get("ci_lower"), row.get("ci_upper"), 2)
 
 
