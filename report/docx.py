@@ -22,7 +22,6 @@ import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import lxml.html
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT, WD_SECTION
@@ -40,6 +39,7 @@ from lxml.html import HtmlElement
 
 from paperlock.atomic import atomic_write_bytes
 from paperlock.errors import PaperlockError
+from report.manuscript_html import manuscript_body
 
 SERIF = "Times New Roman"  # Liberation Serif on systems without it (metric-compatible)
 SANS = "Arial"              # Liberation Sans likewise
@@ -655,11 +655,7 @@ def normalised_zip(data: bytes) -> bytes:
 
 def build_docx(html: str, build_dir: Path) -> bytes:
     """The Word document for the manuscript HTML, as bytes."""
-    root = lxml.html.document_fromstring(html)
-    body = root.find("body")
-    if body is None:
-        raise PaperlockError("the manuscript HTML has no <body>")
-    title_el = body.find("h1")
+    body, title_el = manuscript_body(html)
     title = plain_text(title_el) if title_el is not None else ""
     notice = body.find(".//p[@class='synthetic']/b")
     doc = Document()

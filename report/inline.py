@@ -54,14 +54,20 @@ class Inline:
         lo, hi = self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper")
         return f"{fmt.months(med.value, d)} months ({self.display.ci_label} {fmt.upper_limit(lo, hi, d)})"
 
-    def hr(self, prefix: str) -> str:
-        """'HR h (95% CI L–U), p = x' from a Cox prefix."""
+    def _hr_ci(self, prefix: str) -> tuple[str, str] | None:
+        """('h', 'L–U') from a Cox prefix, or None when the fit was not estimable."""
         s = self.stat(prefix + ".hr")
         if s.status == "not_estimable":
-            return "HR not estimable"
+            return None
         d = self.display.hr_digits
-        ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
-        return f"HR {fmt.num(s.value, d)} ({self.display.ci_label} {ci}), {self.p(prefix + '.p')}"
+        return fmt.num(s.value, d), fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
+
+    def hr(self, prefix: str) -> str:
+        """'HR h (95% CI L–U), p = x' from a Cox prefix."""
+        parts = self._hr_ci(prefix)
+        if parts is None:
+            return "HR not estimable"
+        return f"HR {parts[0]} ({self.display.ci_label} {parts[1]}), {self.p(prefix + '.p')}"
 
     def has(self, key: str) -> bool:
         return key in self.results.statistics and self.results.statistics[key].value is not None
@@ -76,18 +82,15 @@ class Inline:
 
     def hr_brief(self, prefix: str) -> str:
         """'HR h, 95% CI L–U, p = x' for use inside parentheses."""
-        s = self.stat(prefix + ".hr")
-        if s.status == "not_estimable":
+        parts = self._hr_ci(prefix)
+        if parts is None:
             return "HR not estimable"
-        d = self.display.hr_digits
-        ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
-        return f"HR {fmt.num(s.value, d)}, {self.display.ci_label} {ci}, {self.p(prefix + '.p')}"
+        return f"HR {parts[0]}, {self.display.ci_label} {parts[1]}, {self.p(prefix + '.p')}"
 
     def hr_short(self, prefix: str) -> str:
         """'h (95% CI L–U)' without the p."""
-        d = self.display.hr_digits
-        ci = fmt.interval(self.value(prefix + ".ci_lower"), self.value(prefix + ".ci_upper"), d)
-        return f"{fmt.num(self.value(prefix + '.hr'), d)} ({self.display.ci_label} {ci})"
+        parts = self._hr_ci(prefix)
+        return "not estimable" if parts is None else f"{parts[0]} ({self.display.ci_label} {parts[1]})"
 
     def globals(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in

@@ -23,6 +23,7 @@ from lxml.html import HtmlElement
 
 from paperlock.atomic import atomic_write_text
 from paperlock.errors import PaperlockError
+from report.manuscript_html import manuscript_body
 
 OUTPUT_STEM = "manuscript-quarto"  # Quarto's outputs must not overwrite paperlock's own manuscript.html/.pdf
 LABEL = re.compile(r"^\s*(Table|Figure)\s+\S+?\.?\s*$")
@@ -121,11 +122,7 @@ def _xref(link: HtmlElement) -> str:
 
 def qmd_text(html: str, build_dir: Path | None = None) -> str:
     """The Quarto document for the manuscript HTML; with `build_dir`, every figure's PNG must exist there."""
-    root = lxml.html.document_fromstring(html)
-    body = root.find("body")
-    if body is None:
-        raise PaperlockError("the manuscript HTML has no <body>")
-    title_el = body.find("h1")
+    body, title_el = manuscript_body(html)
     title = _text(title_el) if title_el is not None else ""
     if title_el is not None:
         title_el.drop_tree()

@@ -75,13 +75,8 @@ class Entry:
 
     @property
     def locator(self) -> str:
-        """A short human reference: 'table4 row "SN (high vs. low)"' or 'text2.5 sentence 4'."""
-        w = self.where
-        if "row" in w:
-            return f'{self.place} row "{w["row"]}"' + (f', {w["column"]}' if "column" in w else "")
-        if "sentence" in w:
-            return f"{self.place} sentence {w['sentence']}"
-        return f"{self.place} {', '.join(f'{k} {v}' for k, v in w.items())}"
+        """A short human reference: 'table4 row "SN (high vs. low)", column "..."' or 'text2.5 sentence 4, number 1'."""
+        return f"{self.place} {self.position}"
 
 
 @dataclass
