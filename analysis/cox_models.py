@@ -141,7 +141,11 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
     starts = np.cumsum([0] + [len(ts) for _, ts in terms])
     columns = [list(range(starts[j], starts[j + 1])) for j in range(len(terms))]  # per covariate, in X_all
     # one column per term, stored column by column (Fortran order): the univariable fits read columns
-    X_all = np.vstack([c[rows] for cov, ts in terms for c in _term_columns(frame, cov, ts)]).T
+    X_all = np.empty((int(rows.sum()), len(keys)), order="F")  # filled a covariate at a time: no stacked copy
+    everyone = bool(rows.all())
+    for (cov, ts), first in zip(terms, starts, strict=False):
+        for k, c in enumerate(_term_columns(frame, cov, ts)):
+            X_all[:, first + k] = c if everyone else c[rows]
     layout: dict = {"title": models.title, "endpoints": {}, "covariates": keys,
                     "labels": {t.key: t.label for _, ts in terms for t in ts}}
     factors = {cov.key: {"label": cov.label, "terms": [t.key for t in ts]}

@@ -21,17 +21,28 @@ def factorize(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     answer as `pd.factorize` (uniques in order of first appearance)."""
     arr = np.asarray(values, dtype=object)
     if arr.ndim == 1 and arr.size >= 4096 and arr.flags.c_contiguous and arr.itemsize == ctypes.sizeof(ctypes.c_void_p):
-        return _factorize_by_identity(arr)
+        address = np.ctypeslib.as_array((ctypes.c_size_t * arr.size).from_address(arr.ctypes.data))
+        if _few_objects(address):
+            return _factorize_by_identity(arr, address)
     codes, uniques = pd.factorize(arr, use_na_sentinel=True)
     return codes, np.asarray(uniques, dtype=object)
 
 
-def _factorize_by_identity(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+IDENTITY_SAMPLE = 2048  # cells looked at to decide whether a column repeats a few objects
+
+
+def _few_objects(address: np.ndarray) -> bool:
+    """Whether cells spread over the column hold few distinct objects (at most one in eight). A column built
+    cell by cell (one new string object per row) does not: grouping by address first would only add a pass."""
+    sample = address[:: max(1, address.size // IDENTITY_SAMPLE)]
+    return pd.unique(sample).size * 8 <= sample.size
+
+
+def _factorize_by_identity(arr: np.ndarray, address: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Cells holding the very same object are grouped by its address first (an integer hash, several times
     faster than hashing the objects: a column read from a file holds few distinct objects, each repeated),
     then the distinct objects are factorised by value, which merges equal values held by different objects.
     Uniques keep the order of first appearance: an object's first row is its value's first row or later."""
-    address = np.ctypeslib.as_array((ctypes.c_size_t * arr.size).from_address(arr.ctypes.data))
     by_object, objects = pd.factorize(address)
     one_row = np.empty(objects.size, dtype=np.intp)
     one_row[by_object] = np.arange(arr.size)  # any row holding the object: they all hold the same one
