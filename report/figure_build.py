@@ -3,6 +3,11 @@
 Drawing lives in `report.figures` (which knows no study); this module only maps spec + results onto its inputs:
 labels from the spec, numbers from results. Figures are written as SVG (embedded in the HTML and PDF) and 300-dpi
 PNG (DOCX, journals) to `<build>/figures/`, and are redrawn only when results, spec or figure code change.
+
+Drawing runs in worker processes, the figures shared out by expected cost. Each worker saves the SVGs of its
+figures first and reports each one, then their PNGs, so the HTML (and the PDF typesetting) can start before the
+PNGs, which only the Word and Quarto outputs need. A figure is always drawn, saved as SVG, then saved as PNG
+within one process, as in a serial run, so the files are the same bytes however the work was shared out.
 """
 
 from __future__ import annotations
@@ -10,15 +15,20 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
+import queue
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from paperlock.results import Results
 from paperlock.spec import Figure, LoadedSpec, Spec
 from report import formatting as fmt
+from report import workers
 
 FIGURE_CODE = Path(__file__).resolve().parent / "figures"
+PNG_NICENESS = 3  # drawing processes yield to the PDF typesetting once their SVGs are out
 
 
 def _level_labels(spec: Spec, variable: str) -> dict[str, str]:
@@ -118,39 +128,162 @@ def _fingerprint(loaded: LoadedSpec, results_json: str) -> str:
     return h.hexdigest()
 
 
+def figure_order(spec: Spec) -> list[str]:
+    return spec.manuscript.figures if spec.manuscript else [f.id for f in spec.figures]
+
+
+def expected_cost(fig_spec: Figure) -> float:
+    """Rough drawing time in seconds (measured on the reference study), to share figures out evenly."""
+    if fig_spec.kind == "km_grid":
+        return 0.45 * max(1, len(fig_spec.panels))
+    return {"flow": 0.3}.get(fig_spec.kind, 0.8)
+
+
+def share_out(figures: list[Figure], n_workers: int) -> list[list[str]]:
+    """Figure ids per worker: longest first to the least loaded worker; each list keeps manuscript order."""
+    loads = [0.0] * n_workers
+    shares: list[list[str]] = [[] for _ in range(n_workers)]
+    for fig_spec in sorted(figures, key=expected_cost, reverse=True):
+        i = loads.index(min(loads))
+        loads[i] += expected_cost(fig_spec)
+        shares[i].append(fig_spec.id)
+    position = {f.id: i for i, f in enumerate(figures)}
+    return [sorted(share, key=position.__getitem__) for share in shares if share]
+
+
+Emit = Callable[[str, str], None]
+
+
+def draw_figures(loaded: LoadedSpec, results: Results, figure_ids: list[str], target: Path, emit: Emit,
+                 png_niceness: int = 0) -> None:
+    """Draw `figure_ids` into `target`: every SVG (calling `emit("svg", id)`), then every PNG (`emit("png", id)`).
+
+    `png_niceness` lowers this process's priority before the PNGs (which only the Word and Quarto files need),
+    so that they take the cores the PDF typesetting leaves free."""
+    from report.figures.save import save_png, save_svg
+
+    declared = {f.id: f for f in loaded.spec.figures}
+    drawn = []
+    for fig_id in figure_ids:
+        fig = DRAWERS[declared[fig_id].kind](loaded.spec, declared[fig_id], results)
+        save_svg(fig, target / fig_id)
+        emit("svg", fig_id)
+        drawn.append((fig_id, fig))
+    if png_niceness:
+        os.nice(png_niceness)
+    for fig_id, fig in drawn:
+        save_png(fig, target / fig_id)
+        emit("png", fig_id)
+
+
+def _draw_worker(loaded: LoadedSpec, results: Results, figure_ids: list[str], target: Path, events: Any) -> None:
+    """Body of a drawing process: reports ("svg"|"png", id) as files are written, ("error", ...) on failure."""
+    try:
+        draw_figures(loaded, results, figure_ids, target, lambda kind, fig_id: events.put((kind, fig_id)),
+                     png_niceness=PNG_NICENESS)
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+        events.put(("error", *workers.portable(exc)))
+
+
+class FigureSet:
+    """The manuscript's figures: reused from `<build>/figures`, or being drawn into `<staging>/figures`."""
+
+    def __init__(self, loaded: LoadedSpec, results: Results, results_json: str, build_dir: Path,
+                 staging: Path) -> None:
+        spec = loaded.spec
+        self.order = figure_order(spec)
+        self.declared = {f.id: f for f in spec.figures}
+        self.fingerprint = _fingerprint(loaded, results_json)
+        self.folder = build_dir / "figures"
+        self._done: dict[str, set[str]] = {"svg": set(), "png": set()}
+        self._processes: list[Any] = []
+        self._events: Any = None
+        stamp = self.folder / ".fingerprint"
+        self.reused = stamp.is_file() and stamp.read_text() == self.fingerprint
+        if self.reused:
+            self._done = {"svg": set(self.order), "png": set(self.order)}
+            return
+        self.folder = staging / "figures"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        figures = [self.declared[i] for i in self.order]
+        if workers.jobs() <= 1 or not figures:  # one core: draw here, in order
+            draw_figures(loaded, results, self.order, self.folder, lambda kind, fig_id: self._done[kind].add(fig_id))
+            return
+        import report.figures  # noqa: F401 - matplotlib loaded once, here; forked workers inherit it
+
+        ctx = workers.context()
+        self._events = ctx.Queue()
+        for share in share_out(figures, min(workers.jobs(), len(figures))):
+            process = ctx.Process(target=_draw_worker, args=(loaded, results, share, self.folder, self._events),
+                                  name="paperlock-figures", daemon=True)
+            process.start()
+            self._processes.append(process)
+
+    @property
+    def root(self) -> Path:
+        """The folder holding `figures/` (what the HTML's `data-png` paths are relative to)."""
+        return self.folder.parent
+
+    def wait(self, kind: str) -> None:
+        """Block until every figure's `kind` ("svg" or "png") file is written; a worker's error is raised here."""
+        while len(self._done[kind]) < len(self.order):
+            try:
+                event = self._events.get(timeout=0.2)
+            except queue.Empty:
+                if all(p.exitcode is not None for p in self._processes) and self._events.empty():
+                    codes = [p.exitcode for p in self._processes]
+                    raise RuntimeError(f"a figure worker stopped before finishing (exit codes {codes})") from None
+                continue
+            if event[0] == "error":
+                workers.reraise(event[1], event[2], "drawing a figure")
+            self._done[event[0]].add(event[1])
+
+    def entries(self) -> dict[str, dict]:
+        """{id: {number, title, caption, data_uri, png}} once the SVGs are written (waits for them)."""
+        self.wait("svg")
+        out = {}
+        for number, fig_id in enumerate(self.order, start=1):
+            svg = (self.folder / f"{fig_id}.svg").read_bytes()
+            title = self.declared[fig_id].title
+            out[fig_id] = {"number": number, "title": title, "caption": title,
+                           "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
+                           "png": f"figures/{fig_id}.png"}
+        return out
+
+    def finish(self) -> None:
+        """Wait for the PNGs, then stamp the folder (index and fingerprint) so the next run can reuse it."""
+        self.wait("png")
+        self.close()
+        if not self.reused and not (self.folder / ".fingerprint").is_file():
+            (self.folder / "index.json").write_text(json.dumps(self.order))
+            (self.folder / ".fingerprint").write_text(self.fingerprint)
+
+    def close(self) -> None:
+        """Stop any worker still running (after an error elsewhere) and reap every worker."""
+        for process in self._processes:
+            if process.exitcode is None and len(self._done["png"]) < len(self.order):
+                process.terminate()
+            process.join()
+        self._processes = []
+        if self._events is not None:
+            self._events.close()
+            self._events.join_thread()
+            self._events = None
+
+
 def build_figures(loaded: LoadedSpec, results: Results, results_json: str, build_dir: Path,
                   staging: Path) -> dict[str, dict]:
     """Draw (or reuse) every declared figure; returns {id: {number, title, caption, data_uri, png}}.
 
     Current figures in `<build_dir>/figures` are reused; otherwise they are drawn into `<staging>/figures`, which
     `commit_figures` moves into place once the whole report has rendered."""
-    spec = loaded.spec
-    order = spec.manuscript.figures if spec.manuscript else [f.id for f in spec.figures]
-    declared = {f.id: f for f in spec.figures}
-    source = build_dir / "figures"
-    fingerprint = _fingerprint(loaded, results_json)
-    stamp = source / ".fingerprint"
-    if not (stamp.is_file() and stamp.read_text() == fingerprint):
-        source = staging / "figures"
-        _draw_all(spec, results, [declared[i] for i in order], source, fingerprint)
-    out = {}
-    for number, fig_id in enumerate(order, start=1):
-        svg = (source / f"{fig_id}.svg").read_bytes()
-        out[fig_id] = {"number": number, "title": declared[fig_id].title, "caption": declared[fig_id].title,
-                       "data_uri": "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii"),
-                       "png": f"figures/{fig_id}.png"}
-    return out
-
-
-def _draw_all(spec: Spec, results: Results, figures: list[Figure], target: Path, fingerprint: str) -> None:
-    from report.figures.save import save_figure
-
-    target.mkdir(parents=True, exist_ok=True)
-    for fig_spec in figures:
-        fig = DRAWERS[fig_spec.kind](spec, fig_spec, results)
-        save_figure(fig, target / fig_spec.id)
-    (target / "index.json").write_text(json.dumps([f.id for f in figures]))
-    (target / ".fingerprint").write_text(fingerprint)
+    figures = FigureSet(loaded, results, results_json, build_dir, staging)
+    try:
+        entries = figures.entries()
+        figures.finish()
+    finally:
+        figures.close()
+    return entries
 
 
 def commit_figures(staging: Path, build_dir: Path) -> None:

@@ -31,5 +31,9 @@ fi
 if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   echo "setup: installing Python dependencies from pyproject.toml"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+  # Font caches, built once here rather than by the first report: fontconfig's (Pango/WeasyPrint; a no-op when
+  # current) and matplotlib's font list (several seconds on a fresh machine).
+  if command -v fc-cache >/dev/null; then fc-cache >/dev/null 2>&1 || true; fi
+  .venv/bin/python -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   touch .venv/.installed
 fi

@@ -1,4 +1,5 @@
-"""`paperlock report`: render the manuscript (HTML, PDF) from results.json; never recomputes statistics."""
+"""`paperlock report`: render the manuscript (HTML, PDF, Word, Quarto) from results.json; never recomputes
+statistics. Figures, tables and output files whose inputs did not change are reused (see report.render)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default=None, help="output folder (default: <study>/build)")
     parser.add_argument("--formats", default="html,pdf,docx,qmd",
                         help="comma-separated subset of html,pdf,docx,qmd (default: all)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="rewrite every table and output file even when its inputs are unchanged "
+                             "(figures are still reused while current)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -27,9 +31,12 @@ def run(args: argparse.Namespace) -> int:
     timings = Timings()
     timings.record("load", start)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    outputs = render_all(loaded, results, out_dir, formats, timings)
+    outputs = render_all(loaded, results, out_dir, formats, timings, use_cache=not args.no_cache)
     for stage, seconds in timings.stages.items():
         print(f"report: {stage:<12} {seconds:6.2f} s")
+    if timings.reused:
+        print(f"report: unchanged since the last render, kept: {', '.join(timings.reused)}")
+    print(f"report: total        {time.perf_counter() - start:6.2f} s")
     for fmt_name, path in outputs.items():
         print(f"report: {fmt_name:<4} -> {path}")
     return 0

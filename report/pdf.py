@@ -1,0 +1,136 @@
+"""The PDF: WeasyPrint typesets the self-contained manuscript HTML, in a worker process of its own.
+
+Typesetting is the longest single step of a report, so `PdfWorker` starts before the HTML exists: the child
+imports WeasyPrint while the figures are drawn, then typesets as soon as it is handed the HTML, while the
+parent writes the Word and Quarto files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from report import workers
+
+
+def write_pdf(html: str, base_url: Path, target: Path) -> None:
+    """Typeset `html` to `target` (relative URLs resolve against `base_url`)."""
+    from weasyprint import HTML
+
+    with shared_style_attributes():
+        HTML(string=html, base_url=str(base_url)).write_pdf(target)
+
+
+class _Tinycss2:
+    """tinycss2 as `weasyprint.css` sees it, with `parse_blocks_contents` of a string answered from a cache."""
+
+    def __init__(self, module: Any) -> None:
+        self._module = module
+        self._parse = functools.lru_cache(maxsize=4096)(lambda text: tuple(module.parse_blocks_contents(text)))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def parse_blocks_contents(self, source: Any, *args: Any, **kwargs: Any) -> list:
+        if isinstance(source, str) and not args and not kwargs:
+            return list(self._parse(source))
+        return self._module.parse_blocks_contents(source, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def shared_style_attributes() -> Iterator[None]:
+    """While typesetting, parse each distinct `style=""` attribute once.
+
+    WeasyPrint tokenises the style attribute of every element; the tables' inlined CSS repeats a score of
+    distinct strings on over a thousand cells, so sharing the parse saves about a tenth of the typesetting time.
+    WeasyPrint only reads the parsed declarations, and the PDF is byte-identical either way (tested). Should a
+    WeasyPrint release stop reaching tinycss2 this way, nothing is changed."""
+    import tinycss2
+    import weasyprint.css as css
+
+    if getattr(css, "tinycss2", None) is not tinycss2:
+        yield
+        return
+    css.tinycss2 = _Tinycss2(tinycss2)
+    try:
+        yield
+    finally:
+        css.tinycss2 = tinycss2
+
+
+def _serve(conn: Any) -> None:
+    """Body of the PDF process: import WeasyPrint, wait for one job (or None: nothing to do), report back."""
+    failed: BaseException | None = None
+    try:
+        import weasyprint  # noqa: F401 - imported ahead of the job, while the parent is still busy
+    except BaseException as exc:  # noqa: BLE001 - e.g. Pango missing: reported with the job, as in-process
+        failed = exc
+    try:
+        job = conn.recv()
+    except EOFError:
+        return
+    if job is None:
+        return
+    try:
+        if failed is not None:
+            raise failed
+        start = time.perf_counter()
+        write_pdf(*job)
+        conn.send(("ok", time.perf_counter() - start))
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the parent
+        conn.send(("error", *workers.portable(exc)))
+
+
+class PdfWorker:
+    """Typesets one PDF in a child process (or in this process when only one job may run at a time)."""
+
+    def __init__(self) -> None:
+        self._process: Any = None
+        self._conn: Any = None
+        self._job: tuple[str, Path, Path] | None = None
+        self._answered = False
+        if workers.jobs() > 1:
+            ctx = workers.context()
+            self._conn, child = ctx.Pipe()
+            self._process = ctx.Process(target=_serve, args=(child,), name="paperlock-pdf", daemon=True)
+            self._process.start()
+            child.close()
+
+    def submit(self, html: str, base_url: Path, target: Path) -> None:
+        """Start typesetting `html` into `target`; `result()` waits for it."""
+        if self._process is None:
+            self._job = (html, base_url, target)
+        else:
+            self._conn.send((html, base_url, target))
+
+    def result(self) -> float:
+        """Wait for the PDF; returns the typesetting time in seconds. Raises the worker's error."""
+        if self._process is None:
+            assert self._job is not None
+            start = time.perf_counter()
+            write_pdf(*self._job)
+            return time.perf_counter() - start
+        try:
+            reply = self._conn.recv()
+            self._answered = True
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"the PDF worker stopped before finishing (exit code {self._process.exitcode})") \
+                from None
+        if reply[0] == "error":
+            workers.reraise(reply[1], reply[2], "typesetting the PDF")
+        return float(reply[1])
+
+    def close(self) -> None:
+        """Stop the worker if it is still running (no job, or after an error elsewhere) and reap it."""
+        if self._process is None:
+            return
+        if not self._answered and self._process.exitcode is None:
+            self._process.terminate()
+        self._process.join()
+        self._conn.close()
+        self._process = None
