@@ -7,11 +7,18 @@ damped, so the search still centres the value). Three phases, each with a fixed 
 seed):
 
 1. `km`: simulated annealing of times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the
-   arm/AFP Cox rows; besides random moves, targeted moves put a failing curve's median event on its target
-   day or move the events at the ends of its density estimate (u, l) towards the SE the printed CI needs,
-   and exchange moves swap two patients' survival between regimens of one arm (the arm and overall curves
-   stay put, the regimen curves change) or within a regimen (only the AFP curves change). A curve whose
-   printed median is excluded but whose CI is kept gets the CI's midpoint as a search-only median;
+   arm/AFP Cox rows, in stages from the outside in (`KM_STAGES`): the overall curves, then the arms (mostly
+   by exchanging patients' survival across arms, which leaves the overall curves as they are), then the
+   regimens and AFP curves (exchanges between regimens of one arm, AFP swaps), then every curve at a low
+   temperature, then the AFP curves alone. A stage's locked curves may not lose a met number. Besides random
+   moves, targeted moves put a failing curve's median event (or its event nearest the target day) on the
+   target day, move the events at the ends of its density estimate (u, l) towards the SE the printed CI
+   needs, or exchange such an event with another regimen's (arm's) patient whose event is where the curve
+   needs one; slides move a patient between its regimen neighbours (the regimen curve keeps its numbers).
+   Each curve's cost includes how far S is from crossing 0.5 on the target day, so the search has a slope
+   where the median itself does not move, and each number is weighted by how many record entries print it
+   (an arm median printed in the abstract, Table 2 and the text counts three times). A curve whose printed
+   median is excluded but whose CI is kept gets the CI's midpoint as a search-only median;
 2. `cox_uni`: times fixed, each covariate's column searched on its own against its univariable rows
    (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
 3. `joint`: covariate swaps against the multivariable models, never letting a met KM number or a met
@@ -30,7 +37,7 @@ import numpy as np
 
 from paperlock.cohort.cox_search import fit_costs, univariable_phase
 from paperlock.cohort.design import ARMS, Design
-from paperlock.cohort.fast_survival import Z95, KMMedian, cox_multi, cox_uni, km_median_spss
+from paperlock.cohort.fast_survival import R_TOL, Z95, KMMedian, cox_multi, cox_uni, km_median_spss
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import Record
 
@@ -38,6 +45,7 @@ ENDPOINTS = ("pfs", "os")
 POPULATIONS = ("all", "tki_ici")
 KM_STATS = ("median", "ci_lower", "ci_upper")
 EXACT_TOL = 0.004  # months: well inside the half unit of a 2-decimal printed value
+CROSSING_UNIT = 0.01  # survival units: a curve 0.01 short of crossing 0.5 on its target day costs 1
 MAX_DAYS = 2000
 
 
@@ -49,6 +57,7 @@ class KMTarget:
     stat: str
     value: float
     tol: float
+    weight: float = 1.0  # the number of record entries printing the number (the audit counts each)
 
 
 @dataclass
@@ -75,7 +84,7 @@ def km_targets(record: Record, settings: dict[str, Any]) -> list[KMTarget]:
         if stat != "median" and not km_interval_symmetric(record, f"km.{ep}.{strat}.{group}",
                                                           float(settings["month_days"])):
             tol = float(tiers["km_ci_asymmetric"]["abs"])
-        out.append(KMTarget(ep, strat, group, stat, value, tol))
+        out.append(KMTarget(ep, strat, group, stat, value, tol, float(record.times_printed(key))))
     return out + implied_medians(out, float(settings["month_days"]))
 
 
@@ -174,11 +183,16 @@ class Calibrator:
         w = self.settings["weights"]
         self.w_km, self.w_uni, self.w_multi = float(w["km"]), float(w["cox_uni"]), float(w["cox_multi"])
         self.afp_col = self.col.get("afp_gt400")
+        self.active: set[tuple[str, str, str]] | None = None  # KM curves the cost counts (None = all)
         self.pop_mask = {"all": np.ones(d.n, dtype=bool), "tki_ici": d.is_ici}
         # KM curves: (endpoint, stratifier, group) -> list of targets
         self.curves: dict[tuple[str, str, str], list[KMTarget]] = {}
         for t in self.km:
             self.curves.setdefault((t.endpoint, t.stratifier, t.group), []).append(t)
+        # probe times (months) just before and at each curve's target median day
+        self.median_probe = {key: ((round(t.value * self.month) - 0.5) / self.month,
+                                   (round(t.value * self.month) + 0.5) / self.month)
+                             for key, ts in self.curves.items() for t in ts if t.stat == "median"}
         # univariable target arrays per (population, endpoint): shape (3, n_cov), nan where no target
         m = len(self.cov_names)
         self.uni_t = {(p, e): np.full((3, m), np.nan) for p in POPULATIONS for e in ENDPOINTS}
@@ -226,9 +240,15 @@ class Calibrator:
     # ---- cost components ---------------------------------------------------------------------------
     def km_cost(self, s: State, key: tuple[str, str, str]) -> tuple[float, int, KMMedian]:
         ep, strat, group = key
+        if self.active is not None and key not in self.active:
+            return 0.0, 0, KMMedian(np.nan, np.nan, np.nan, False)
         mask = self.curve_mask(s, strat, group)
-        med = km_median_spss(s.time(ep)[mask].astype(float) / self.month, s.event[mask])
+        probe = self.median_probe.get(key, ())
+        med = km_median_spss(s.time(ep)[mask].astype(float) / self.month, s.event[mask], at=probe)
         cost, fails = 0.0, 0
+        if probe:  # how far S is from crossing 0.5 on the target day: a slope where the median is flat
+            before, on = med.s_at
+            cost += (max(0.0, on - 0.5 - R_TOL) + max(0.0, 0.5 + R_TOL - before)) / CROSSING_UNIT
         vals = {"median": med.median, "ci_lower": med.lower, "ci_upper": med.upper}
         for t in self.curves[key]:
             v = vals[t.stat]
@@ -238,7 +258,7 @@ class Calibrator:
                 continue
             err = abs(v - t.value)
             fails += err > t.tol
-            cost += float(term(err, t.tol))
+            cost += t.weight * float(term(err, t.tol))
         if med.exactly_half:
             cost += 50.0
             fails += 1
@@ -356,7 +376,10 @@ class Search:
 
 
 def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dict[str, float],
-           progress: Progress, t0: float, t1: float, protect_km: bool = False, protect_uni: bool = False) -> None:
+           progress: Progress, t0: float, t1: float, protect_km: bool = False, protect_uni: bool = False,
+           locked: set | None = None) -> None:
+    """Simulated annealing over `moves` (kind -> weight). `protect_km`: a move may not add to the failures of
+    the curves it touches; `locked`: curves none of whose failure counts may grow (a met number stays met)."""
     s, d = search.s, search.cal.design
     names = list(moves)
     probs = np.array([moves[k] for k in names], dtype=float)
@@ -377,12 +400,15 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
         keys_km, uni_keys, multi_keys, cols = _affected(search, kind, undo)
         snap = search.snapshot(keys_km, uni_keys, multi_keys)
         fails_before = sum(search.km_fail[k] for k in keys_km)
+        locked_before = {k: search.km_fail[k] for k in keys_km if locked and k in locked}
         uni_before = search.uni_failures(uni_keys) if protect_uni else 0
         search.recompute(keys_km, uni_keys, multi_keys, cols)
         new = search.total()
         delta = new - current
         ok = delta <= 0 or rng.random() < math.exp(-delta / temp)
         if ok and protect_km and sum(search.km_fail[k] for k in keys_km) > fails_before:
+            ok = False
+        if ok and any(search.km_fail[k] > f for k, f in locked_before.items()):
             ok = False
         if ok and protect_uni and search.uni_failures(uni_keys) > uni_before:
             ok = False
@@ -418,8 +444,12 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
             return None
         arr[i] = new
         return ("time", kind, i, old)
-    if kind == "exchange":
-        return _propose_exchange(search, rng)
+    if kind == "km_exchange":
+        return _propose_km_exchange(search, rng)
+    if kind.startswith("slide"):
+        return _propose_slide(search, rng, kind.split("_", 1)[1])
+    if kind.startswith("exchange"):
+        return _propose_exchange(search, rng, kind)
     if kind == "event":
         ev = np.flatnonzero(s.event == 1)
         ce = np.flatnonzero(s.event == 0)
@@ -458,8 +488,9 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
 
 
 def _propose_km(search: Search, rng: np.random.Generator):
-    """A targeted move on a failing Kaplan–Meier curve: put its median event on the target day, or move the
-    event at u or l (the density estimate's ends) so that the SE gives the target interval."""
+    """A targeted move on a failing Kaplan–Meier curve: put its median event, or the event nearest the target
+    day, on the target day, or move the event at u or l (the density estimate's ends) so that the SE gives
+    the target interval."""
     cal, s = search.cal, search.s
     failing = [k for k, f in search.km_fail.items() if f]
     if not failing:
@@ -474,7 +505,14 @@ def _propose_km(search: Search, rng: np.random.Generator):
     times = s.time(ep)
     target_day = int(round(targets["median"] * cal.month))
     day = int(round(med.median * cal.month))
-    if day != target_day or rng.random() < 0.15:
+    if day != target_day and rng.random() < 0.5:
+        # the curve's event nearest the target day moves onto it (a small step for the enclosing curves)
+        ev_days = np.unique(times[mask & (s.event == 1)])
+        ev_days = ev_days[ev_days != target_day]
+        if not len(ev_days):
+            return None
+        who, new = int(ev_days[np.argmin(np.abs(ev_days - target_day))]), target_day
+    elif day != target_day or rng.random() < 0.15:
         who, new = day, target_day + (0 if day != target_day else int(rng.integers(-2, 3)))
     else:
         if not ("ci_lower" in targets and "ci_upper" in targets and np.isfinite(med.lower)):
@@ -500,14 +538,89 @@ def _propose_km(search: Search, rng: np.random.Generator):
     return ("time", ep, i, old)
 
 
-def _propose_exchange(search: Search, rng: np.random.Generator):
-    """Exchange two patients' survival (both times and the event flag). Between regimens of one arm the arm and
-    overall curves stay as they are and only the regimen (and AFP) curves change; within a regimen only the
-    AFP curves and the Cox fits change. This moves a curve's median neighbourhood between nested curves."""
+def _propose_km_exchange(search: Search, rng: np.random.Generator):
+    """A targeted exchange on a failing regimen (or arm) curve: the patient whose event sits at the curve's
+    median (or at u or l of its density estimate) swaps survival with a patient of another regimen of the arm
+    (another arm) whose event is nearest the day the curve needs there. The enclosing curve does not move."""
+    cal, s, d = search.cal, search.s, search.cal.design
+    failing = [k for k, f in search.km_fail.items() if f and k[1] in ("regimen", "arm")]
+    if not failing:
+        return None
+    key = failing[int(rng.integers(len(failing)))]
+    ep, strat, group = key
+    med = search.km_med[key]
+    targets = {t.stat: t.value for t in cal.curves[key]}
+    if not np.isfinite(med.median) or "median" not in targets:
+        return None
+    day = int(round(med.median * cal.month))
+    target_day = int(round(targets["median"] * cal.month))
+    if day != target_day:
+        who, want = day, target_day
+    else:
+        if not ("ci_lower" in targets and "ci_upper" in targets and np.isfinite(med.lower)):
+            return None
+        se_target = (targets["ci_upper"] - targets["ci_lower"]) / (2 * Z95)
+        se_now = (med.upper - med.lower) / (2 * Z95)
+        gap = (med.l_time - med.u_time) * se_target / max(se_now, 1e-9)
+        if med.u_time > 0 and rng.random() < 0.5:
+            who, want = int(round(med.u_time * cal.month)), int(round((med.l_time - gap) * cal.month))
+        else:
+            who, want = int(round(med.l_time * cal.month)), int(round((med.u_time + gap) * cal.month))
+    times = s.time(ep)
+    mask = cal.curve_mask(s, strat, group)
+    mine = np.flatnonzero(mask & (s.event == 1) & (times == who))
+    if strat == "regimen":
+        pool = np.flatnonzero((d.arm == d.arm[mask][0]) & ~mask & (s.event == 1))
+    else:
+        pool = np.flatnonzero(~mask & (s.event == 1))
+    if not len(mine) or not len(pool):
+        return None
+    dist = np.abs(times[pool] - want) + rng.random(len(pool))
+    i, j = int(mine[rng.integers(len(mine))]), int(pool[np.argmin(dist)])
+    _exchange(s, i, j)
+    return ("exchange", i, j)
+
+
+def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
+    """Move one patient's time strictly between the neighbouring times of the other patients of its regimen.
+    A Kaplan–Meier curve depends on the order of its times and on the days of the events it reads (median,
+    u, l), so the regimen curve keeps its numbers unless the patient is one of those events, while the arm,
+    overall and AFP curves see the patient interleave differently with the other regimens."""
     s, d = search.s, search.cal.design
     i = int(rng.integers(d.n))
-    if rng.random() < 0.75:
+    times = s.time(ep)
+    others = times[(d.regimen == d.regimen[i]) & (np.arange(d.n) != i)]
+    old = int(times[i])
+    if (others == old).any():  # leaving a tie could reorder an event and a censoring
+        return None
+    below, above = others[others < old], others[others > old]
+    lo = int(below.max()) + 1 if len(below) else 1
+    hi = int(above.min()) - 1 if len(above) else min(MAX_DAYS, old + 120)
+    if ep == "pfs":
+        hi = min(hi, int(s.os[i]))
+    else:
+        lo = max(lo, int(s.pfs[i]))
+    if hi <= lo:
+        return None
+    new = int(rng.integers(lo, hi + 1))
+    if new == old:
+        return None
+    times[i] = new
+    return ("time", ep, i, old)
+
+
+def _propose_exchange(search: Search, rng: np.random.Generator, kind: str = "exchange"):
+    """Exchange two patients' survival (both times and the event flag). Between regimens of one arm the arm and
+    overall curves stay as they are and only the regimen (and AFP) curves change; within a regimen only the
+    AFP curves and the Cox fits change; between arms only the overall curve stays. This moves a curve's median
+    neighbourhood between nested curves."""
+    s, d = search.s, search.cal.design
+    i = int(rng.integers(d.n))
+    u = {"exchange": rng.random(), "exchange_regimen": 0.0, "exchange_arm": 0.6, "exchange_within": 0.9}[kind]
+    if u < 0.5:
         pool = np.flatnonzero((d.arm == d.arm[i]) & (d.regimen != d.regimen[i]))
+    elif u < 0.75:
+        pool = np.flatnonzero(d.arm != d.arm[i])
     else:
         pool = np.flatnonzero(d.regimen == d.regimen[i])
     pool = pool[pool != i]
@@ -588,14 +701,44 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     return State(pfs, os_, event, X)
 
 
+STAGE_ROUNDS = 3  # the overall and arm stages are re-run (to this many rounds) while a number still fails
+KM_STAGES = (  # (name, stratifiers counted, moves, share of the iterations, start temperature, locked)
+    ("overall", {"overall"}, {"pfs": 4, "os": 4, "event": 1, "km": 3}, 0.08, 3000.0, set()),
+    ("arms", {"overall", "arm"},
+     {"exchange_arm": 4, "km_exchange": 2, "pfs": 2, "os": 2, "event": 1, "km": 2}, 0.17, 300.0, {"overall"}),
+    ("regimens and AFP", None, {"exchange_regimen": 4, "km_exchange": 3, "exchange_within": 1, "swap": 1,
+                                "pfs": 2, "os": 2, "event": 0.5, "km": 2}, 0.45, 300.0, {"overall", "arm"}),
+    ("all curves", None, {"exchange_regimen": 3, "km_exchange": 2, "exchange_within": 1, "swap": 1, "pfs": 3,
+                          "os": 3, "event": 0.5, "km": 3, "slide_pfs": 1, "slide_os": 1}, 0.2, 30.0, set()),
+    ("AFP curves", None, {"swap": 3, "exchange_within": 2}, 0.1, 30.0, {"overall", "arm", "regimen"}),
+)
+
+
+def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations: int, cols: list[int],
+             progress: Progress) -> None:
+    """Survival times, events and AFP > 400 against the Kaplan–Meier targets, from the outside in: the overall
+    curves first; then the arms, mostly by exchanging patients' survival across arms (the overall curves do
+    not move); then regimens and the AFP curves, by exchanges between regimens of one arm (arm and overall
+    curves stay put), AFP swaps and exchanges within a regimen (only the AFP curves move); last, every curve
+    at a low temperature with all moves, then the AFP curves alone. A stage's locked curves may not lose a met
+    number; after the first stage no move may add failures to the curves it touches."""
+    for stage, (name, strata, moves, share, t0, locked_strata) in enumerate(KM_STAGES):
+        progress.stage(f"survival times vs Kaplan–Meier targets: {name}")
+        cal.active = None if strata is None else {k for k in cal.curves if k[1] in strata}
+        for r in range(STAGE_ROUNDS if strata is not None else 1):  # an outer stage must end with all met
+            search = Search(cal, state, use_multi=False, uni_cols=cols)
+            if search.km_failures() == 0:
+                break
+            anneal(search, rng, max(1, int(iterations * share)), moves, progress, t0=t0 / 10**r, t1=0.05,
+                   protect_km=stage > 0, locked={k for k in cal.curves if k[1] in locked_strata})
+    cal.active = None
+
+
 def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: dict[str, int],
               progress: Progress) -> State:
     state = initial_state(cal, X, rng)
     phase1_cols = [cal.col[c] for c in ("arm_tki_ici", "afp_gt400") if c in cal.col]
-    progress.stage("survival times vs Kaplan–Meier targets")
-    s1 = Search(cal, state, use_multi=False, uni_cols=phase1_cols)
-    anneal(s1, rng, effort["km"], {"pfs": 4, "os": 4, "event": 1, "swap": 0.5, "km": 3, "exchange": 2}, progress,
-           t0=3000.0, t1=0.05)
+    km_phase(cal, state, rng, int(effort["km"]), phase1_cols, progress)
     progress.stage("covariate assignment vs univariable Cox targets")
     afp_keys = [k for k in cal.curves if k[1] == "afp_baseline"]
 

@@ -14,6 +14,7 @@ import numpy as np
 from paperlock.cohort.calibrate import State
 from paperlock.cohort.design import ARMS, Design
 from paperlock.cohort.targets import Record
+from paperlock.errors import PaperlockError
 
 
 def _split(total: int, weights: list[int]) -> list[int]:
@@ -96,66 +97,62 @@ def adverse_events(design: Design, record: Record, settings: dict[str, Any],
     singles = [e for e in events if e not in derived and e not in flags and e not in skip]
     grades = {e: np.zeros(design.n, dtype=np.int64) for e in events if e not in skip}
     g4 = float(cfg["grade4_share"])
+    parts_of = {p for parts in derived.values() for p in parts}
     for a in ARMS:
         idx = rng.permutation(np.flatnonzero(design.arm == a))
         n_any = int(record.value(f"ae.total.any.{a}.n"))
         n_g3 = int(record.value(f"ae.total.g3plus.{a}.n"))
         severe, anyae = list(idx[:n_g3]), list(idx[:n_any])
         mild_only = [i for i in anyae if i not in severe]
-        # grade >= 3 slots first, covering every severe patient at least once
-        slots = [(e, _n(record, f"ae.{e}.g3plus.{a}.n")) for e in singles]
-        _deal(slots, severe, grades, lambda: 4 if rng.random() < g4 else 3, rng)
+        for e, parts in derived.items():  # parts of a derived event first, on the patients it counts
+            _deal_derived(record, e, parts, a, severe, mild_only, grades, g4, rng)
+        # grade >= 3 slots next, covering every severe patient not yet covered at least once
+        slots = [(e, _n(record, f"ae.{e}.g3plus.{a}.n")) for e in singles if e not in parts_of]
+        bare = [i for i in severe if not any(grades[p][i] >= 3 for p in parts_of)]
+        _deal(slots, bare + [i for i in severe if i not in bare], grades,
+              lambda: 4 if rng.random() < g4 else 3, rng, cover=len(bare))
         # grade 1-2 slots, covering every mild-only patient at least once
-        slots = [(e, _n(record, f"ae.{e}.any.{a}.n")) for e in singles]
-        _deal(slots, mild_only + [i for i in anyae if i in severe], grades,
-              lambda: int(rng.integers(1, 3)), rng, cover=len(mild_only))
+        slots = [(e, _n(record, f"ae.{e}.any.{a}.n")) for e in singles if e not in parts_of]
+        bare = [i for i in mild_only if not any(grades[p][i] > 0 for p in parts_of)]
+        _deal(slots, bare + [i for i in anyae if i not in bare], grades,
+              lambda: int(rng.integers(1, 3)), rng, cover=len(bare))
         for e in flags:
             k3, k = int(record.value(f"ae.{e}.g3plus.{a}.n")), int(record.value(f"ae.{e}.any.{a}.n"))
             chosen = list(rng.permutation(severe)[:k3]) + list(rng.permutation(mild_only)[: k - k3])
             for i in chosen:
                 grades[e][i] = max(grades[s][i] for s in singles)
     for e, parts in derived.items():
-        for a in ARMS:
-            _overlap_parts(grades, parts, [x for x in singles if x not in parts], np.flatnonzero(design.arm == a),
-                           _n(record, f"ae.{e}.any.{a}.n"))
         grades[e] = np.max([grades[p] for p in parts], axis=0)
     return grades
 
 
-def _overlap_parts(grades: dict[str, np.ndarray], parts: list[str], others: list[str], idx: np.ndarray,
-                   target: int) -> None:
-    """Move a later part's events onto patients who already have another part until the derived event
-    (any of the parts) counts `target` patients; a move keeps the part's count and leaves no patient without
-    an adverse event (only patients with one of the `others` give one up); patients holding the fewest parts
-    take first, so parts graded >= 3 stay on distinct patients where they can. Deterministic (no random draws)."""
-    if target <= 0:
+def _deal_derived(record: Record, event: str, parts: list[str], arm: str, severe: list, mild_only: list,
+                  grades: dict[str, np.ndarray], g4: float, rng: np.random.Generator) -> None:
+    """Place the parts of a derived event (any of the parts) so that its own counts hold by construction: the
+    patients it counts are k severe and n - k mild-only patients of the arm (n, k: its any / grade >= 3 counts);
+    each part's grade >= 3 events go to distinct severe ones in turn, its other events to the rest."""
+    n, k = _n(record, f"ae.{event}.any.{arm}.n"), _n(record, f"ae.{event}.g3plus.{arm}.n")
+    if n == 0:
         return
-    for part in reversed(parts[1:]):  # the last part moves first, onto holders of any other part
-        earlier = np.max([grades[p][idx] for p in parts if p != part], axis=0) > 0
-        for _ in range(len(idx)):
-            union = int(((np.max([grades[p][idx] for p in parts], axis=0)) > 0).sum())
-            if union <= target:
-                return
-            other = np.sum([grades[e][idx] > 0 for e in others], axis=0)
-            held = np.sum([grades[p][idx] > 0 for p in parts], axis=0)
-            givers = [i for i in range(len(idx)) if grades[part][idx[i]] > 0 and not earlier[i] and other[i] > 0]
-            takers = sorted((i for i in range(len(idx)) if grades[part][idx[i]] == 0 and earlier[i]),
-                            key=lambda i: (held[i], i))
-            pair = next(((g, t) for t in takers for g in givers if _keeps_severe(grades, part, [*others, *parts],
-                                                                                    idx[g], idx[t])), None)
-            if pair is None:
-                break
-            g, t = idx[pair[0]], idx[pair[1]]
-            grades[part][t], grades[part][g] = grades[part][g], 0
-
-
-def _keeps_severe(grades: dict[str, np.ndarray], part: str, events: list[str], giver: int, taker: int) -> bool:
-    """True if moving `part` from giver to taker keeps the number of these two with a grade >= 3 event."""
-    def severe(i: int, moved: int) -> int:
-        return int(max([int(grades[e][i]) for e in events if e != part] + [moved]) >= 3)
-
-    before = severe(giver, int(grades[part][giver])) + severe(taker, int(grades[part][taker]))
-    return before == severe(giver, 0) + severe(taker, int(grades[part][giver]))
+    if k > len(severe) or n - k > len(mild_only):
+        raise PaperlockError(f"ae.{event} in {arm}: {n} patients ({k} grade >= 3) do not fit the arm's adverse "
+                             f"event counts ({len(severe)} grade >= 3, {len(mild_only)} milder only)")
+    sev_u, counted = severe[:k], severe[:k] + mild_only[: n - k]
+    turn = 0
+    for p in parts:
+        g3p, anyp = _n(record, f"ae.{p}.g3plus.{arm}.n"), _n(record, f"ae.{p}.any.{arm}.n")
+        if g3p > len(sev_u) or anyp > n:
+            raise PaperlockError(f"ae.{p} in {arm}: {anyp} patients ({g3p} grade >= 3) exceed its derived event "
+                                 f"ae.{event} ({n} patients, {k} grade >= 3)")
+        holders = [sev_u[(turn + j) % len(sev_u)] for j in range(g3p)]
+        turn += g3p
+        for i in holders:
+            grades[p][i] = 4 if rng.random() < g4 else 3
+        for i in [i for i in counted if i not in holders][: anyp - g3p]:
+            grades[p][i] = int(rng.integers(1, 3))
+    covered = {i for i in counted if any(grades[p][i] > 0 for p in parts)}
+    if len(covered) != n or sum(any(grades[p][i] >= 3 for p in parts) for i in covered) != k:
+        raise PaperlockError(f"ae.{event} in {arm}: its parts' counts cannot make {n} patients ({k} grade >= 3)")
 
 
 def _n(record: Record, key: str) -> int:

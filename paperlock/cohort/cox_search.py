@@ -58,14 +58,25 @@ def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float) -> np.nd
     c = np.where(np.isnan(t), 0.0, np.where(r > 1.0, 1.0 + r, 0.05 * r * r)).sum(axis=0)
     p = np.broadcast_to(np.asarray(np.nan if p is None else p, dtype=float), c.shape)
     side = np.broadcast_to(np.asarray(np.nan if side is None else side, dtype=float), c.shape)
-    z = np.abs(b) / se
+    # the printed row's direction: log HR, or the log-midpoint of its interval when the HR is not targeted
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = np.where(np.isnan(t[0]), 0.5 * (np.log(t[1]) + np.log(t[2])), np.log(t[0]))
+    sign = np.broadcast_to(np.sign(np.nan_to_num(centre)), c.shape)
+    z_abs = np.abs(b) / se
+    # signed z where the direction is known: |z| alone would also reward the mirror image HR -> 1/HR
+    z = np.where(sign != 0, b / se, z_abs)
     has_p = np.isfinite(p)
-    z_target = norm.isf(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2)
+    z_target = norm.isf(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2) * np.where(sign != 0, sign, 1.0)
     rz = np.abs(z - z_target) / Z_TOL
     c = c + np.where(has_p, 0.5 * np.where(rz > 1.0, 1.0 + rz, 0.05 * rz * rz), 0.0)
-    pv = 2 * norm.sf(z)
-    wrong = np.where(side == 1.0, pv >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & np.isfinite(side)
-    return c + np.where(wrong, 20.0 + 200.0 * np.abs(pv - thr), 0.0)
+    pv = 2 * norm.sf(z_abs)
+    # a row that must enter the model counts as entering only in its printed direction: a strong effect the
+    # other way would otherwise be a valley walled off from the printed one
+    p_dir = np.where(sign != 0, 2 * norm.sf(z * np.where(sign != 0, sign, 1.0)), pv)
+    wrong = np.where(side == 1.0, p_dir >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & np.isfinite(side)
+    # on the wrong side of the entry threshold: a penalty that falls steadily towards the printed z (a
+    # penalty growing with |p - threshold| would wall off the way from HR < 1 to HR > 1 through p = 1)
+    return c + np.where(wrong, 20.0 + 10.0 * np.abs(z - z_target), 0.0)
 
 
 def _candidates(cal: Calibrator, s: State, j: int) -> tuple[np.ndarray, np.ndarray]:

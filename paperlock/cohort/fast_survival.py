@@ -34,10 +34,14 @@ class KMMedian:
     exactly_half: bool  # S(t) == 0.5 on a step: R would take a midpoint, SPSS would not
     u_time: float = np.nan  # the event time u of the density estimate (0 = the origin)
     l_time: float = np.nan  # the event time l of the density estimate
+    s_at: tuple[float, ...] = ()  # S(t) at the probe times passed as `at`
 
 
-def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMedian:
-    """Median survival with SPSS's symmetric CI (see module docstring)."""
+def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95,
+                   at: tuple[float, ...] = ()) -> KMMedian:
+    """Median survival with SPSS's symmetric CI (see module docstring); `at`: times at which S(t) is also
+    returned (`s_at`), e.g. just before and at a target median, so a search sees how far the curve is from
+    crossing 0.5 there even while the median itself does not move."""
     t = np.asarray(time, dtype=float)
     e = np.asarray(event, dtype=float)
     n = len(t)
@@ -48,11 +52,12 @@ def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMed
     keep = deaths > 0
     te, de, ne = uniq[keep], deaths[keep], at_risk[keep].astype(float)
     if te.size == 0:
-        return KMMedian(np.nan, np.nan, np.nan, False)
+        return KMMedian(np.nan, np.nan, np.nan, False, s_at=tuple(1.0 for _ in at))
     surv = np.cumprod(1.0 - de / ne)
+    s_at = tuple(float(np.concatenate(([1.0], surv))[np.searchsorted(te, a, side="right")]) for a in at)
     idx = np.flatnonzero(surv <= 0.5 + R_TOL)
     if idx.size == 0:
-        return KMMedian(np.nan, np.nan, np.nan, False)
+        return KMMedian(np.nan, np.nan, np.nan, False, s_at=s_at)
     m = idx[0]
     half = abs(surv[m] - 0.5) < 1e-12
     safe = ne > de
@@ -63,11 +68,11 @@ def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95) -> KMMed
     lo = np.flatnonzero(surv <= 0.5 - SPSS_EPS)
     med = float(te[m])
     if lo.size == 0:
-        return KMMedian(med, np.nan, np.nan, bool(half), float(u_t))
+        return KMMedian(med, np.nan, np.nan, bool(half), float(u_t), s_at=s_at)
     l_t, l_s = te[lo[0]], surv[lo[0]]
     dens = (u_s - l_s) / (l_t - u_t)
     se = np.sqrt(var) / dens
-    return KMMedian(med, float(med - z * se), float(med + z * se), bool(half), float(u_t), float(l_t))
+    return KMMedian(med, float(med - z * se), float(med + z * se), bool(half), float(u_t), float(l_t), s_at)
 
 
 def _risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -62,6 +62,10 @@ class Record:
     def get(self, key: str, default: float | None = None) -> float | None:
         return self.value(key) if key in self._by_key else default
 
+    def times_printed(self, key: str) -> int:
+        """How many (non-excluded) entries print this key: the audit counts each of them."""
+        return len(self._by_key.get(key, []))
+
     def keys_with_prefix(self, prefix: str) -> list[str]:
         return sorted(k for k in self._by_key if k.startswith(prefix))
 
