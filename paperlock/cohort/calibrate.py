@@ -515,16 +515,10 @@ def _propose_km(search: Search, rng: np.random.Generator):
     elif day != target_day or rng.random() < 0.15:
         who, new = day, target_day + (0 if day != target_day else int(rng.integers(-2, 3)))
     else:
-        if not ("ci_lower" in targets and "ci_upper" in targets and np.isfinite(med.lower)):
+        end = _density_end_move(med, targets, cal.month, rng)
+        if end is None:
             return None
-        se_target = (targets["ci_upper"] - targets["ci_lower"]) / (2 * Z95)
-        se_now = (med.upper - med.lower) / (2 * Z95)
-        # the density is inversely proportional to l - u
-        gap = (med.l_time - med.u_time) * se_target / max(se_now, 1e-9)
-        if med.u_time > 0 and rng.random() < 0.5:
-            who, new = int(round(med.u_time * cal.month)), int(round((med.l_time - gap) * cal.month))
-        else:
-            who, new = int(round(med.l_time * cal.month)), int(round((med.u_time + gap) * cal.month))
+        who, new = end
         new += int(rng.integers(-1, 2))
     cand = np.flatnonzero(mask & (s.event == 1) & (times == who))
     if not len(cand):
@@ -536,6 +530,20 @@ def _propose_km(search: Search, rng: np.random.Generator):
         return None
     times[i] = new
     return ("time", ep, i, old)
+
+
+def _density_end_move(med: KMMedian, targets: dict[str, float], month: float,
+                      rng: np.random.Generator) -> tuple[int, int] | None:
+    """(day of the event at u or at l, the day it should move to) for the SE the printed interval needs: the
+    density estimate is inversely proportional to l - u, so the gap is scaled by target SE / current SE."""
+    if not ("ci_lower" in targets and "ci_upper" in targets and np.isfinite(med.lower)):
+        return None
+    se_target = (targets["ci_upper"] - targets["ci_lower"]) / (2 * Z95)
+    se_now = (med.upper - med.lower) / (2 * Z95)
+    gap = (med.l_time - med.u_time) * se_target / max(se_now, 1e-9)
+    if med.u_time > 0 and rng.random() < 0.5:
+        return int(round(med.u_time * month)), int(round((med.l_time - gap) * month))
+    return int(round(med.l_time * month)), int(round((med.u_time + gap) * month))
 
 
 def _propose_km_exchange(search: Search, rng: np.random.Generator):
@@ -557,15 +565,10 @@ def _propose_km_exchange(search: Search, rng: np.random.Generator):
     if day != target_day:
         who, want = day, target_day
     else:
-        if not ("ci_lower" in targets and "ci_upper" in targets and np.isfinite(med.lower)):
+        end = _density_end_move(med, targets, cal.month, rng)
+        if end is None:
             return None
-        se_target = (targets["ci_upper"] - targets["ci_lower"]) / (2 * Z95)
-        se_now = (med.upper - med.lower) / (2 * Z95)
-        gap = (med.l_time - med.u_time) * se_target / max(se_now, 1e-9)
-        if med.u_time > 0 and rng.random() < 0.5:
-            who, want = int(round(med.u_time * cal.month)), int(round((med.l_time - gap) * cal.month))
-        else:
-            who, want = int(round(med.l_time * cal.month)), int(round((med.u_time + gap) * cal.month))
+        who, want = end
     times = s.time(ep)
     mask = cal.curve_mask(s, strat, group)
     mine = np.flatnonzero(mask & (s.event == 1) & (times == who))
