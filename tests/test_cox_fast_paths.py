@@ -2,6 +2,8 @@
 
 * Cox derivatives from cells (reversed cumulative sums, Efron slots only where events tie, merged 0/1 patterns)
   against the textbook loop over event times with boolean risk-set masks;
+* the dense risk-set matrix of small fits (cox_dense.py) against the textbook loop, and its fits (general and one
+  0/1 covariate in floats) against the cells path's and the batched fits;
 * the LAPACK Cholesky shortcut for R's ``cholesky2`` singularity rule against the LDL' loop;
 * the batched 0/1 univariable fits (per-time counts) against one `cox_fit` per column;
 * results.json's column-wise writing of long listings against json.dumps of the rows, the column-wise
@@ -21,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis.stats import cox
+from analysis.stats.cox_dense import DenseRiskSets
 from paperlock import results as results_module
 from paperlock.io.distinct import factorize
 from paperlock.privacy import flag_small_counts
@@ -249,3 +252,71 @@ def test_factorize_of_per_row_objects_equals_pandas(shared):
     want_codes, want_uniques = pd.factorize(values, use_na_sentinel=True)
     np.testing.assert_array_equal(codes, want_codes)
     assert list(uniques) == list(want_uniques)
+
+
+# ------------------------------------------------------------------ dense risk-set matrix (small fits)
+
+@SETTINGS
+@given(data=survival_data(), ties=st.sampled_from(["breslow", "efron"]))
+def test_dense_derivatives_equal_textbook(data, ties):
+    t, e, x, beta = data
+    ll, u, info = DenseRiskSets(t, e, x, ties == "efron").derivs(beta)
+    ll0, u0, info0 = textbook_derivs(t, e, x, beta, ties)
+    assert ll == pytest.approx(ll0, rel=RTOL)
+    size = 1 + np.abs(x).max() ** 2 * e.sum()
+    np.testing.assert_allclose(u, u0, rtol=RTOL, atol=RTOL * size)
+    np.testing.assert_allclose(info, info0, rtol=RTOL, atol=RTOL * size)
+
+
+@SETTINGS
+@given(data=survival_data(), ties=st.sampled_from(["breslow", "efron"]),
+       special=st.sampled_from(["none", "constant", "separated", "collinear"]))
+def test_dense_fit_equals_cells_fit(data, ties, special):
+    """`cox_fit` on a small cohort (dense risk sets; one 0/1 covariate: floats) is the cells path's fit: same
+    Newton–Raphson iterates, so the same iterations, status and, to rounding, numbers."""
+    t, e, x, _ = data
+    if special == "constant":
+        x[:, 0] = 1.0
+    elif special == "separated":
+        x[:, 0] = e
+    elif special == "collinear" and x.shape[1] > 1:
+        x[:, 1] = x[:, 0]
+    assert t.size ** 2 <= cox.DENSE_MAX_CELLS  # cox_fit takes the dense path
+    fit = cox.cox_fit(t, e, x, ties=ties)
+    cells = cox._fit_cells(t, e, x, ties, None, 0.95)
+    assert (fit.status, fit.column_status, fit.converged, fit.iterations, fit.reason) == \
+           (cells.status, cells.column_status, cells.converged, cells.iterations, cells.reason)
+    assert fit.loglik == pytest.approx(cells.loglik, rel=RTOL)
+    assert fit.loglik_null == pytest.approx(cells.loglik_null, rel=RTOL)
+    if fit.status == "ok":  # a diverging fit's information is all cancellation: its SE is not reported
+        for name in ("coef", "se", "hr", "ci_lower", "ci_upper", "z", "p"):
+            np.testing.assert_allclose(getattr(fit, name), getattr(cells, name), rtol=RTOL, err_msg=name)
+        np.testing.assert_allclose(fit.var, cells.var, rtol=RTOL, atol=RTOL * np.abs(cells.var).max())
+
+
+@SETTINGS
+@given(data=survival_data(binary=True), ties=st.sampled_from(["breslow", "efron"]))
+def test_dense_binary_fit_equals_batched_counts(data, ties):
+    """One 0/1 covariate on a small cohort: the float Newton–Raphson on dense counts is the batched fit."""
+    t, e, x, _ = data
+    for j in range(x.shape[1]):
+        fit = cox.cox_fit(t, e, x[:, [j]], ties=ties)
+        batch = cox.binary_univariable_fits(t, e, [x[:, j], 1 - x[:, j]], ties=ties)[0]  # two columns: vectorised
+        assert (fit.status, fit.column_status, fit.converged, fit.iterations) == \
+               (batch.status, batch.column_status, batch.converged, batch.iterations)
+        assert fit.loglik == pytest.approx(batch.loglik, rel=RTOL)
+        if fit.status == "ok":
+            np.testing.assert_allclose(fit.coef, batch.coef, rtol=RTOL)
+            np.testing.assert_allclose(fit.se, batch.se, rtol=RTOL)
+
+
+def test_large_cohorts_do_not_take_the_dense_path(monkeypatch):
+    rng = np.random.default_rng(3)
+    n = int(np.sqrt(cox.DENSE_MAX_CELLS)) + 1
+    t, e, x = rng.exponential(size=n), (rng.random(n) < 0.7).astype(float), rng.normal(size=(n, 2))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("dense path used")
+
+    monkeypatch.setattr(cox, "_fit_dense", refuse)
+    assert cox.cox_fit(t, e, x).status == "ok"

@@ -26,6 +26,10 @@ tests/test_cox_fast_paths.py; a fit of n = 70 is mostly numpy call overhead, so 
   slots k >= 1 are kept only for the times where events tie (slot 0 has f = 0), summed in closed form
   (``a_k = rho_k (S1/S0 - f_k E1/S0)``, ``rho_k = S0 / (S0 - f_k E0)``); the second-moment term is
   accumulated per 0/1 covariate pattern when cells were merged.
+* Up to 150 rows (no strata; DENSE_MAX_CELLS), risk sets are one dense (rows × events) 0/1 matrix built once per
+  fit, with Efron's tied weights in it, so a Newton step is a handful of products (cox_dense.py); one 0/1
+  covariate there runs its Newton–Raphson in floats (`_newton_one`). Same iterates as the cells path
+  (tests/test_cox_fast_paths.py).
 * Newton steps: LAPACK's Cholesky (whose pivots are cholesky2's) decides singularity when every pivot is
   clear of the tolerance, else cholesky2's loop does; the information is factored only when a step is taken.
 * One 0/1 covariate (``cox_fit`` with one such column, ``binary_univariable_fits``, and the 0/1 columns of
@@ -35,22 +39,29 @@ tests/test_cox_fast_paths.py; a fit of n = 70 is mostly numpy call overhead, so 
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 from scipy import special
 from scipy.linalg import lapack
 
+from analysis.stats.cox_dense import DenseBinary, DenseRiskSets
 from analysis.stats.threads import one_blas_thread
 
 EPS = 1e-9
 TOLER_CHOL = float(np.finfo(float).eps ** 0.75)
 TOLER_INF = float(np.sqrt(EPS))
 ITER_MAX = 20
+SQRT_HALF = math.sqrt(0.5)
 SINGULAR_MULTI = "singular information matrix (collinear covariates)"
 _max = np.maximum.reduce  # the ufunc itself: an array method goes through a Python wrapper
 _min = np.minimum.reduce
+_sum = np.add.reduce
+Derivs = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]  # beta -> loglik, score, information
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,7 @@ def _rev_cumsum(a: np.ndarray) -> np.ndarray:
 MAX_PATTERN_BITS = 30  # 0/1 covariate patterns are coded as integers below 2**30
 MERGE_MIN_ROWS = 1000  # below this many rows, merging rows into cells costs more numpy calls than it saves
 THREADED_MIN = 4096  # cells × (p + 1) below which no BLAS product is large enough to be split over threads
+DENSE_MAX_CELLS = 150 * 150  # rows² up to which `cox_fit` (no strata) uses the dense risk-set matrix (cox_dense.py)
 SLOT_BLOCK = 1 << 21  # tied-event slots (or event times) × columns per block of the batched binary fits
 
 
@@ -418,6 +430,19 @@ def _standardise(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return xc * scale, means, scale
 
 
+def _design(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Constant columns, the standardised covariates and their scale factors (None when every column is 0/1:
+    nothing is centred or scaled and x itself is returned)."""
+    n, p = x.shape
+    if not n:
+        return np.ones(p, dtype=bool), x, None
+    constant = _max(x, axis=0) == _min(x, axis=0)
+    if np.equal(x, x.astype(bool)).all():  # every value 0 or 1
+        return constant, x, None
+    xs, _, scale = _standardise(x)
+    return constant, xs, scale
+
+
 def _as_inputs(time, event, x):
     t = np.asarray(time, dtype=float).ravel()
     e = np.asarray(event).ravel()
@@ -434,11 +459,23 @@ def _as_inputs(time, event, x):
 
 
 def _wald(coef, se, level):
-    zq = special.ndtri(1 - (1 - level) / 2)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        z = coef / se
-        p = special.erfc(np.abs(z) / np.sqrt(2))  # two-sided normal tail
-        return np.exp(coef), np.exp(coef - zq * se), np.exp(coef + zq * se), z, p
+        return _wald_unchecked(coef, se, level)
+
+
+@functools.lru_cache
+def _z_bounds(level: float) -> np.ndarray:
+    """(-z, z) for a two-sided interval of `level`, as a column."""
+    zq = float(special.ndtri(1 - (1 - level) / 2))
+    return np.array([[-zq], [zq]])
+
+
+def _wald_unchecked(coef, se, level):
+    """HR, CI bounds, z and two-sided p; inside the caller's np.errstate."""
+    z = coef / se
+    p = special.erfc(np.abs(z) * SQRT_HALF)  # two-sided normal tail
+    bounds = np.exp(coef + _z_bounds(level) * se)
+    return np.exp(coef), bounds[0], bounds[1], z, p
 
 
 def _empty(p: int, n: int, reason: str, ties: str, level: float, col: str, loglik=np.nan) -> CoxFit:
@@ -452,12 +489,31 @@ def cox_fit(time, event, X, ties: str = "breslow", strata=None, level: float = 0
     if ties not in ("breslow", "efron"):
         raise ValueError("ties must be 'breslow' or 'efron'")
     t, e, x = _as_inputs(time, event, X)
-    if x.shape[1] == 1 and strata is None and int(e.sum()) and ((x == 0) | (x == 1)).all():
+    n, p = x.shape
+    if strata is None and n * n <= DENSE_MAX_CELLS:  # small: dense risk-set matrix (cox_dense.py)
+        return _fit_dense(t, e, x, ties, level)
+    if p == 1 and strata is None and int(e.sum()) and ((x == 0) | (x == 1)).all():
         if x.shape[0] < THREADED_MIN:  # one 0/1 covariate: per-time counts (binary_univariable_fits)
             return _binary_univariable(t, e, [x[:, 0]], ties, level)[0]
         with one_blas_thread():
             return _binary_univariable(t, e, [x[:, 0]], ties, level)[0]
     return _fit_cells(t, e, x, ties, strata, level)
+
+
+def _fit_dense(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, level: float) -> CoxFit:
+    """`cox_fit` without strata on a dense risk-set matrix (small n), for checked inputs."""
+    n, p = x.shape
+    events = int(e.sum())
+    if events == 0:
+        return _empty(p, n, "no events", ties, level, "no_events")
+    constant, xs, scale = _design(x)
+    if p == 1 and scale is None:  # one 0/1 covariate: `_binary_univariable`'s Newton–Raphson, in floats
+        model = DenseBinary(t, e, x[:, 0], ties == "efron")
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            state = _newton_one(model.derivs)
+        return _batch_fits(state, constant, np.ones(1), n, events, ties, level, singular=SINGULAR_MULTI)[0]
+    model = DenseRiskSets(t, e, xs, ties == "efron")
+    return _newton(model.derivs, constant, scale, n, events, ties, level)
 
 
 def _fit_cells(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, strata, level: float) -> CoxFit:
@@ -466,14 +522,14 @@ def _fit_cells(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, strata, l
     events = int(e.sum())
     if events == 0:
         return _empty(p, n, "no events", ties, level, "no_events")
-    constant = x.max(axis=0) == x.min(axis=0) if n else np.ones(p, dtype=bool)
-    xs, _, scale = _standardise(x)
+    constant, xs, scale = _design(x)
     strata_arr = None if strata is None else np.asarray(strata).ravel()
     groups = _cell_strata(t, e, xs, strata_arr, ties)
+    derivs = partial(_derivs_unchecked, strata=groups)
     if sum(g.xt1.size for g in groups) < THREADED_MIN:  # no product large enough for BLAS to split
-        return _newton(groups, constant, scale, n, events, ties, level)
+        return _newton(derivs, constant, scale, n, events, ties, level)
     with one_blas_thread():
-        return _newton(groups, constant, scale, n, events, ties, level)
+        return _newton(derivs, constant, scale, n, events, ties, level)
 
 
 def _cell_strata(t: np.ndarray, e: np.ndarray, xs: np.ndarray, strata, ties: str,
@@ -484,26 +540,46 @@ def _cell_strata(t: np.ndarray, e: np.ndarray, xs: np.ndarray, strata, ties: str
     return [_cells(t[labels == s], e[labels == s], xs[labels == s], ties, merge) for s in np.unique(labels)]
 
 
-def _newton(groups: list[_Cells], constant: np.ndarray, scale: np.ndarray, n: int, events: int, ties: str,
+def _newton(derivs: Derivs, constant: np.ndarray, scale: np.ndarray | None, n: int, events: int, ties: str,
             level: float) -> CoxFit:
-    """R coxfit6's Newton–Raphson with step-halving on prepared cells (see module docstring)."""
-    p = scale.size
+    """R coxfit6's Newton–Raphson with step-halving (see module docstring); `derivs(beta)` gives the log partial
+    likelihood, score and information of the prepared data (`scale`: see `_design`)."""
+    p = constant.size
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # diverging fits: non-finite loglik
-        newbeta, newlk, loglik0, u, factor, iterations, converged = _iterate(groups, p)
-    var_s = factor.inverse()
-    var_s = factor.inverse()
-    coef = newbeta * scale
-    var = var_s * np.outer(scale, scale)
-    u_orig = u / scale
+        newbeta, newlk, loglik0, u, factor, iterations, converged = _iterate(derivs, p)
+        return _summary(newbeta, newlk, loglik0, u, factor, iterations, converged, constant, scale, n, events,
+                        ties, level)
+
+
+def _summary(newbeta: np.ndarray, newlk: float, loglik0: float, u: np.ndarray, factor: _Factor, iterations: int,
+             converged: bool, constant: np.ndarray, scale: np.ndarray | None, n: int, events: int, ties: str,
+             level: float) -> CoxFit:
+    """The CoxFit of `_iterate`'s result (`scale`: the standardisation's factors, None when unscaled), inside
+    the caller's np.errstate (a diverging fit's numbers are not finite)."""
+    p = newbeta.size
+    var = factor.inverse()
+    coef = newbeta
+    if scale is not None:
+        coef = newbeta * scale
+        var *= np.multiply.outer(scale, scale)
+        u = u / scale
     sing = factor.singular | constant
-    infinite = np.zeros(p, dtype=bool)
-    if converged:
-        nxt = np.abs(u_orig @ var)
-        infinite = ~np.isfinite(u_orig) | ((nxt > EPS) & (nxt > TOLER_INF * np.abs(coef)))
-    infinite &= ~sing
-    coef = np.where(sing, np.nan, coef)
-    se = np.where(sing, np.nan, np.sqrt(np.diagonal(var)))
-    hr, lo, hi, z, pv = _wald(coef, se, level)
+    any_sing = bool(sing.any())
+    if converged:  # R coxph.fit's check: the next Newton step is still large
+        nxt = np.abs(u @ var)
+        infinite = ~np.isfinite(u) | (nxt > np.maximum(TOLER_INF * np.abs(coef), EPS))
+        if any_sing:
+            infinite &= ~sing
+    else:
+        infinite = np.zeros(p, dtype=bool)
+    se = np.sqrt(var.diagonal())
+    if any_sing:
+        coef = np.where(sing, np.nan, coef)
+        se = np.where(sing, np.nan, se)
+    hr, lo, hi, z, pv = _wald_unchecked(coef, se, level)
+    if not (any_sing or infinite.any() or not converged):
+        return CoxFit(coef, se, hr, lo, hi, z, pv, var, float(newlk), float(loglik0), n, events, iterations,
+                      converged, "ok", None, ("ok",) * p, ties, level)
     col = tuple("constant" if c else "singular" if s else "infinite" if i else "ok"
                 for c, s, i in zip(constant.tolist(), sing.tolist(), infinite.tolist(), strict=True))
     reasons = []
@@ -520,11 +596,11 @@ def _newton(groups: list[_Cells], constant: np.ndarray, scale: np.ndarray, n: in
                   converged, status, "; ".join(reasons) or None, col, ties, level)
 
 
-def _iterate(groups: list[_Cells], p: int):
+def _iterate(derivs: Derivs, p: int):
     """The iterations of `_newton`: last beta, its loglik, the loglik at 0, the score and the factored
     information at the last beta, the number of iterations and whether they converged."""
     beta = np.zeros(p)
-    loglik0, u, imat = _derivs_unchecked(beta, groups)
+    loglik0, u, imat = derivs(beta)
     best = loglik0
     newbeta = beta + _Factor(imat).solve(u)
     halving = converged = False
@@ -533,7 +609,7 @@ def _iterate(groups: list[_Cells], p: int):
     factor = None
     for it in range(1, ITER_MAX + 1):
         iterations = it
-        newlk, u, imat = _derivs_unchecked(newbeta, groups)
+        newlk, u, imat = derivs(newbeta)
         factor = None  # factored when a step is taken, or at the end
         finite = math.isfinite(newlk)
         if finite and newlk != 0 and abs(1 - best / newlk) <= EPS and not halving:  # C: x / 0 never converges
@@ -627,6 +703,36 @@ def _newton_batch(derivs, q: int) -> _BatchState:
     return _BatchState(newbeta, newlk, loglik0, u_fin, i_fin, iterations, converged)
 
 
+def _newton_one(derivs: Callable[[float], tuple[float, float, float]]) -> _BatchState:
+    """`_newton_batch` for one model, in floats: `derivs(b)` gives its loglik, score and information."""
+    beta = 0.0
+    loglik0, u, imat = derivs(beta)
+    best = loglik0
+    newbeta = u / imat if imat > 0 and math.isfinite(imat) else 0.0  # cholesky2 on a 1 × 1 matrix
+    halving = converged = False
+    iterations = 0
+    newlk = loglik0
+    for it in range(1, ITER_MAX + 1):
+        newlk, u, imat = derivs(newbeta)
+        iterations = it
+        finite = math.isfinite(newlk)
+        if finite and newlk != 0 and abs(1 - best / newlk) <= EPS and not halving:  # x / 0 never converges
+            converged = True
+            break
+        if it == ITER_MAX:
+            break
+        if not finite or newlk < best:
+            halving = True
+            newbeta = (newbeta + beta) / 2
+        else:
+            halving = False
+            best = newlk
+            step = u / imat if imat > 0 and math.isfinite(imat) else 0.0
+            beta, newbeta = newbeta, newbeta + step
+    return _BatchState(np.array([newbeta]), np.array([newlk]), np.array([loglik0]), np.array([u]),
+                       np.array([imat]), np.array([iterations]), np.array([converged]))
+
+
 def _batch_fits(state: _BatchState, constant: np.ndarray, scale: np.ndarray, n: int, events: int, ties: str,
                 level: float, singular: str = "singular information matrix") -> list[CoxFit]:
     """One CoxFit per column of a `_newton_batch` run, as `_newton` reports a one-covariate model (`singular`:
@@ -707,7 +813,7 @@ def _binary_univariable(t: np.ndarray, e: np.ndarray, columns: list[np.ndarray],
         cols = slice(lo, min(q, lo + width))
         model = _BinaryCounts(at_risk, n1_all[:, cols], d, d1_all[:, cols], tied)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            state = _newton_batch(model.derivs, model.n1.shape[1])
+            state = _newton_one(model.derivs_one) if q == 1 else _newton_batch(model.derivs, model.n1.shape[1])
         fits += _batch_fits(state, constant[cols], np.ones(model.n1.shape[1]), n, events, ties, level,
                             singular=SINGULAR_MULTI)
     return fits
@@ -728,6 +834,28 @@ class _BinaryCounts:
             k = np.arange(self.slot_time.size) - np.repeat(np.cumsum(di) - di, di)
             self.slot_frac = (k / np.repeat(di, di))[:, None]
             self.d1t, self.d0t = d1[tied], d[tied][:, None] - d1[tied]
+
+    def derivs_one(self, b: float) -> tuple[float, float, float]:
+        """`derivs` of a block of one column, in floats (a fit of n = 70 is mostly numpy call overhead)."""
+        shift = max(b, 0.0) if b == b else b  # NaN stays NaN, as np.maximum
+        w1, w0 = math.exp(b - shift), math.exp(-shift)
+        s1 = self.n1[:, 0] * w1
+        s0 = self.n0[:, 0] * w0 + s1
+        m = s1 / s0
+        d = self.d_untied
+        loglik = b * float(self.d1_total[0]) - shift * self.d_total - float(d @ np.log(s0))
+        u = float(self.d1_total[0]) - float(d @ m)
+        imat = float(d @ (m - m * m))
+        if self.tied.size:
+            g, f = self.slot_time, self.slot_frac[:, 0]
+            e1 = self.d1t[:, 0] * w1
+            e0 = self.d0t[:, 0] * w0 + e1
+            s0k = s0[self.tied][g] - f * e0[g]
+            a = (s1[self.tied][g] - f * e1[g]) / s0k
+            loglik -= float(_sum(np.log(s0k)))
+            u -= float(_sum(a))
+            imat += float(_sum(a - a * a))
+        return loglik, u, imat
 
     def derivs(self, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         shift = np.maximum(b, 0.0)  # the larger of the two linear predictors, 0 and b
