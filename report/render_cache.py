@@ -23,7 +23,7 @@ VERSION = 1
 
 # what each output is made from, besides the HTML: source files (relative to report/) and distributions
 WRITERS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "pdf": (("pdf.py",), ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pillow")),
+    "pdf": (("pdf.py", "pdf_*.py"), ("weasyprint", "pydyf", "fonttools", "tinycss2", "cssselect2", "pillow")),
     "docx": (("docx.py", "manuscript_html.py"), ("python-docx", "lxml")),
     "qmd": (("quarto.py", "manuscript_html.py"), ("pypandoc-binary", "pypandoc", "lxml", "pyyaml")),
 }
