@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.stats import cox
+from analysis.stats import cox, cox_kernel
 from analysis.stats.cox_dense import DenseRiskSets
 from paperlock import results as results_module
 from paperlock.io.distinct import factorize
@@ -31,6 +31,15 @@ from paperlock.results import Meta, ResultsBuilder, dumps
 
 RTOL = 1e-9
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.fixture(autouse=True, scope="module")
+def numpy_paths():
+    """These tests compare the numpy paths among themselves, so `cox_fit` runs without the compiled kernel
+    (which tests/test_cox_kernel.py compares with them)."""
+    cox_kernel.reset(None)
+    yield
+    cox_kernel.reset()
 
 
 def textbook_derivs(t, e, x, beta, ties):

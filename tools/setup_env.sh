@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 debs=()
 have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 # WeasyPrint needs Pango; the manuscript sets its fonts explicitly (Liberation, DejaVu as fallback).
-for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation2 fonts-dejavu-core poppler-utils; do
+# gcc builds the compiled Cox kernel (analysis/stats/_cox_kernel.c); without it small fits use numpy (slower).
+for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation2 fonts-dejavu-core poppler-utils gcc; do
   have_deb "$pkg" || debs+=("$pkg")
 done
 if [ "${1:-}" = "--with-r" ]; then
@@ -37,3 +38,5 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/python -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   touch .venv/.installed
 fi
+# The compiled Cox kernel, cached under .venv/ by its source hash (built on first use otherwise; none: numpy).
+.venv/bin/python -c "from analysis.stats import cox_kernel; cox_kernel.load() or print('setup: no C compiler: Cox fits use numpy')"

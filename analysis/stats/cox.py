@@ -26,6 +26,9 @@ tests/test_cox_fast_paths.py; a fit of n = 70 is mostly numpy call overhead, so 
   slots k >= 1 are kept only for the times where events tie (slot 0 has f = 0), summed in closed form
   (``a_k = rho_k (S1/S0 - f_k E1/S0)``, ``rho_k = S0 / (S0 - f_k E0)``); the second-moment term is
   accumulated per 0/1 covariate pattern when cells were merged.
+* Up to 1500 rows (no strata; NATIVE_MAX_ROWS), the whole Newton–Raphson runs in a compiled kernel
+  (_cox_kernel.c via cox_kernel.py: R coxfit6's sums, the same iterations and cholesky2 rule) when a C compiler
+  could build it; the numpy paths below stay the reference (tests/test_cox_kernel.py) and the fallback.
 * Up to 150 rows (no strata; DENSE_MAX_CELLS), risk sets are one dense (rows × events) 0/1 matrix built once per
   fit, with Efron's tied weights in it, so a Newton step is a handful of products (cox_dense.py); one 0/1
   covariate there runs its Newton–Raphson in floats (`_newton_one`). Same iterates as the cells path
@@ -49,6 +52,7 @@ import numpy as np
 from scipy import special
 from scipy.linalg import lapack
 
+from analysis.stats import cox_kernel
 from analysis.stats.cox_dense import DenseBinary, DenseRiskSets
 from analysis.stats.threads import one_blas_thread
 
@@ -130,6 +134,7 @@ MAX_PATTERN_BITS = 30  # 0/1 covariate patterns are coded as integers below 2**3
 MERGE_MIN_ROWS = 1000  # below this many rows, merging rows into cells costs more numpy calls than it saves
 THREADED_MIN = 4096  # cells × (p + 1) below which no BLAS product is large enough to be split over threads
 DENSE_MAX_CELLS = 150 * 150  # rows² up to which `cox_fit` (no strata) uses the dense risk-set matrix (cox_dense.py)
+NATIVE_MAX_ROWS = 1500  # rows up to which `cox_fit` (no strata) runs the compiled kernel (cox_kernel.py; measured)
 SLOT_BLOCK = 1 << 21  # tied-event slots (or event times) × columns per block of the batched binary fits
 
 
@@ -490,6 +495,10 @@ def cox_fit(time, event, X, ties: str = "breslow", strata=None, level: float = 0
         raise ValueError("ties must be 'breslow' or 'efron'")
     t, e, x = _as_inputs(time, event, X)
     n, p = x.shape
+    if strata is None and p and n <= NATIVE_MAX_ROWS:  # the compiled Newton–Raphson, when it could be built
+        lib = cox_kernel.load()
+        if lib is not None:
+            return _fit_native(lib, t, e, x, ties, level)
     if strata is None and n * n <= DENSE_MAX_CELLS:  # small: dense risk-set matrix (cox_dense.py)
         return _fit_dense(t, e, x, ties, level)
     if p == 1 and strata is None and int(e.sum()) and ((x == 0) | (x == 1)).all():
@@ -514,6 +523,33 @@ def _fit_dense(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, level: fl
         return _batch_fits(state, constant, np.ones(1), n, events, ties, level, singular=SINGULAR_MULTI)[0]
     model = DenseRiskSets(t, e, xs, ties == "efron")
     return _newton(model.derivs, constant, scale, n, events, ties, level)
+
+
+def _fit_native(lib, t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, level: float) -> CoxFit:
+    """`cox_fit` without strata by the compiled kernel (cox_kernel.py), for checked inputs: `_fit_dense`'s
+    iterations and summary, to rounding."""
+    n, p = x.shape
+    events = int(e.sum())
+    if events == 0:
+        return _empty(p, n, "no events", ties, level, "no_events")
+    constant, xs, scale = _design(x)
+    scalar = p == 1 and scale is None  # one 0/1 covariate: `_newton_one`'s step (its summary is `_summary`'s)
+    newbeta, u, imat, var, singular, newlk, loglik0, iterations, converged = cox_kernel.newton(
+        lib, t, e, xs, ties == "efron", scalar, ITER_MAX, EPS, TOLER_CHOL)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # diverging fits: non-finite numbers
+        return _summary(newbeta, newlk, loglik0, u, _Inverted(var, singular), iterations, converged, constant,
+                        scale, n, events, ties, level)
+
+
+@dataclass(frozen=True)
+class _Inverted:
+    """A `_Factor` already inverted (by the compiled kernel): the variance and cholesky2's singular columns."""
+
+    var: np.ndarray
+    singular: np.ndarray
+
+    def inverse(self) -> np.ndarray:
+        return self.var
 
 
 def _fit_cells(t: np.ndarray, e: np.ndarray, x: np.ndarray, ties: str, strata, level: float) -> CoxFit:
@@ -551,9 +587,9 @@ def _newton(derivs: Derivs, constant: np.ndarray, scale: np.ndarray | None, n: i
                         ties, level)
 
 
-def _summary(newbeta: np.ndarray, newlk: float, loglik0: float, u: np.ndarray, factor: _Factor, iterations: int,
-             converged: bool, constant: np.ndarray, scale: np.ndarray | None, n: int, events: int, ties: str,
-             level: float) -> CoxFit:
+def _summary(newbeta: np.ndarray, newlk: float, loglik0: float, u: np.ndarray, factor: _Factor | _Inverted,
+             iterations: int, converged: bool, constant: np.ndarray, scale: np.ndarray | None, n: int, events: int,
+             ties: str, level: float) -> CoxFit:
     """The CoxFit of `_iterate`'s result (`scale`: the standardisation's factors, None when unscaled), inside
     the caller's np.errstate (a diverging fit's numbers are not finite)."""
     p = newbeta.size

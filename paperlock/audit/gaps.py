@@ -27,7 +27,7 @@ def gap_entries(rows: list[Row]) -> list[dict]:
         if r.status == NOT_COMPUTED:
             entry["evidence"] = f"not computed: {r.note}"
         else:
-            entry["evidence"] = f"recomputed {r.recomputed!r} prints as {r.rounded}; tier '{r.tier}': {r.tier_rule}"
+            entry["evidence"] = f"recomputed {r.recomputed:.10g} prints as {r.rounded}; tier '{r.tier}': {r.tier_rule}"
         out.append(entry)
     return out
 
