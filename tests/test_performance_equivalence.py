@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from textbook_cox import textbook_derivs
 
 from analysis.codes import cross_counts, level_index
 from analysis.cox_univariable import univariable_fits
@@ -31,23 +32,7 @@ def naive_cox(time, event, X, ties):
     t, e, x = np.asarray(time, float), np.asarray(event, float), np.asarray(X, float)
 
     def derivs(beta):
-        w, eta = np.exp(x @ beta), x @ beta
-        ll, u, info = 0.0, np.zeros_like(beta), np.zeros((beta.size, beta.size))
-        for s in np.unique(t[e == 1]):
-            risk, dead = t >= s, (t == s) & (e == 1)
-            d = int(dead.sum())
-            s0, s1, s2 = w[risk].sum(), w[risk] @ x[risk], (x[risk] * w[risk, None]).T @ x[risk]
-            e0, e1, e2 = w[dead].sum(), w[dead] @ x[dead], (x[dead] * w[dead, None]).T @ x[dead]
-            ll += eta[dead].sum()
-            u += x[dead].sum(axis=0)
-            for k in range(d):
-                f = k / d if ties == "efron" else 0.0
-                den = s0 - f * e0
-                a = (s1 - f * e1) / den
-                ll -= np.log(den)
-                u -= a
-                info += (s2 - f * e2) / den - np.outer(a, a)
-        return ll, u, info
+        return textbook_derivs(t, e, x, beta, ties)
 
     best, u, info = derivs(np.zeros(x.shape[1]))
     beta = np.linalg.solve(info, u)
