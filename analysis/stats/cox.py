@@ -635,18 +635,25 @@ def _summary(newbeta: np.ndarray, newlk: float, loglik0: float, u: np.ndarray, f
 def _iterate(derivs: Derivs, p: int):
     """The iterations of `_newton`: last beta, its loglik, the loglik at 0, the score and the factored
     information at the last beta, the number of iterations and whether they converged."""
-    beta = np.zeros(p)
+    newbeta, newlk, loglik0, u, imat, iterations, converged = _newton_steps(
+        derivs, np.zeros(p), lambda imat, u: _Factor(imat).solve(u))
+    return newbeta, newlk, loglik0, u, _Factor(imat), iterations, converged
+
+
+def _newton_steps(derivs, beta, step):
+    """R coxfit6's Newton–Raphson from `beta`: step halving when the loglik falls or is not finite, converged
+    when |1 - loglik_old / loglik_new| <= EPS after a full step. `step(imat, u)` solves imat · x = u (a
+    Cholesky factor for a matrix, a division for one covariate in floats). Returns the last beta, its loglik,
+    the loglik at `beta`, the score and information there, the iterations and whether they converged."""
     loglik0, u, imat = derivs(beta)
     best = loglik0
-    newbeta = beta + _Factor(imat).solve(u)
+    newbeta = beta + step(imat, u)
     halving = converged = False
     iterations = 0
     newlk = loglik0
-    factor = None
     for it in range(1, ITER_MAX + 1):
         iterations = it
         newlk, u, imat = derivs(newbeta)
-        factor = None  # factored when a step is taken, or at the end
         finite = math.isfinite(newlk)
         if finite and newlk != 0 and abs(1 - best / newlk) <= EPS and not halving:  # C: x / 0 never converges
             converged = True
@@ -659,9 +666,8 @@ def _iterate(derivs: Derivs, p: int):
         else:
             halving = False
             best = newlk
-            factor = _Factor(imat)
-            beta, newbeta = newbeta, newbeta + factor.solve(u)
-    return newbeta, newlk, loglik0, u, factor or _Factor(imat), iterations, converged
+            beta, newbeta = newbeta, newbeta + step(imat, u)
+    return newbeta, newlk, loglik0, u, imat, iterations, converged
 
 
 def cox_univariable_batch(time, event, X, ties: str = "breslow", strata=None,
@@ -741,30 +747,10 @@ def _newton_batch(derivs, q: int) -> _BatchState:
 
 def _newton_one(derivs: Callable[[float], tuple[float, float, float]]) -> _BatchState:
     """`_newton_batch` for one model, in floats: `derivs(b)` gives its loglik, score and information."""
-    beta = 0.0
-    loglik0, u, imat = derivs(beta)
-    best = loglik0
-    newbeta = u / imat if imat > 0 and math.isfinite(imat) else 0.0  # cholesky2 on a 1 × 1 matrix
-    halving = converged = False
-    iterations = 0
-    newlk = loglik0
-    for it in range(1, ITER_MAX + 1):
-        newlk, u, imat = derivs(newbeta)
-        iterations = it
-        finite = math.isfinite(newlk)
-        if finite and newlk != 0 and abs(1 - best / newlk) <= EPS and not halving:  # x / 0 never converges
-            converged = True
-            break
-        if it == ITER_MAX:
-            break
-        if not finite or newlk < best:
-            halving = True
-            newbeta = (newbeta + beta) / 2
-        else:
-            halving = False
-            best = newlk
-            step = u / imat if imat > 0 and math.isfinite(imat) else 0.0
-            beta, newbeta = newbeta, newbeta + step
+    def step(imat: float, u: float) -> float:  # cholesky2 on a 1 × 1 matrix
+        return u / imat if imat > 0 and math.isfinite(imat) else 0.0
+
+    newbeta, newlk, loglik0, u, imat, iterations, converged = _newton_steps(derivs, 0.0, step)
     return _BatchState(np.array([newbeta]), np.array([newlk]), np.array([loglik0]), np.array([u]),
                        np.array([imat]), np.array([iterations]), np.array([converged]))
 
