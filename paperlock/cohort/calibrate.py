@@ -612,20 +612,22 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
     return ("time", ep, i, old)
 
 
-def _propose_exchange(search: Search, rng: np.random.Generator, kind: str = "exchange"):
-    """Exchange two patients' survival (both times and the event flag). Between regimens of one arm the arm and
-    overall curves stay as they are and only the regimen (and AFP) curves change; within a regimen only the
-    AFP curves and the Cox fits change; between arms only the overall curve stays. This moves a curve's median
-    neighbourhood between nested curves."""
+def _propose_exchange(search: Search, rng: np.random.Generator, kind: str):
+    """Exchange two patients' survival (both times and the event flag): `exchange_regimen` between regimens of
+    one arm (the arm and overall curves stay as they are, the regimen and AFP curves change), `exchange_arm`
+    between arms (only the overall curves stay), `exchange_within` within a regimen (only the AFP curves and the
+    Cox fits change). This moves a curve's median neighbourhood between nested curves."""
     s, d = search.s, search.cal.design
     i = int(rng.integers(d.n))
-    u = {"exchange": rng.random(), "exchange_regimen": 0.0, "exchange_arm": 0.6, "exchange_within": 0.9}[kind]
-    if u < 0.5:
+    rng.random()  # one draw per exchange, unused: the seeded stream, and so the committed cohort, depend on it
+    if kind == "exchange_regimen":
         pool = np.flatnonzero((d.arm == d.arm[i]) & (d.regimen != d.regimen[i]))
-    elif u < 0.75:
+    elif kind == "exchange_arm":
         pool = np.flatnonzero(d.arm != d.arm[i])
-    else:
+    elif kind == "exchange_within":
         pool = np.flatnonzero(d.regimen == d.regimen[i])
+    else:
+        raise ValueError(kind)
     pool = pool[pool != i]
     if not len(pool):
         return None
