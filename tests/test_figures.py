@@ -255,3 +255,13 @@ def test_font_family_falls_back_to_bundled_font(monkeypatch: pytest.MonkeyPatch)
         assert fig_style.font_family() == ("DejaVu Sans",)
     finally:
         fig_style.font_family.cache_clear()
+
+
+def test_flow_exit_does_not_repeat_its_only_reason() -> None:
+    """Regression: an exit whose single reason is the exit itself (same label, same n) printed it twice."""
+    facts = {**FLOW, "exits": [{"after": 0, "label": "Not treated", "n": 5,
+                                "lines": [{"label": "Not treated", "n": 5}]}]}
+    text = "\n".join(t.get_text() for t in flow_chart(facts).axes[0].texts)
+    assert text.count("Not treated") == 1
+    text = "\n".join(t.get_text() for t in flow_chart(FLOW).axes[0].texts)
+    assert "Reason one (n = 2)" in text and "Reason two (n = 3)" in text

@@ -89,9 +89,12 @@ class FlowLayout:
         heading = self.ax.text(x, 0, "\n".join(wrap(tokens, inner)), ha="center" if align == "center" else "left",
                                va="top", fontsize=FONT_PT, multialignment=align, linespacing=1.25)
         details = None
-        if spec.get("lines"):
+        # a single line that only repeats the box's own label and count adds nothing
+        lines = [item for item in spec.get("lines") or []
+                 if (str(item["label"]), item.get("n")) != (label, spec.get("n")) or len(spec["lines"]) > 1]
+        if lines:
             text = []
-            for item in spec["lines"]:
+            for item in lines:
                 item_tokens = [*str(item["label"]).split(), *([self.count(item.get("n"))]
                                                               if item.get("n") is not None else [])]
                 wrapped = wrap(item_tokens, inner - 8)
