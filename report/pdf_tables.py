@@ -5,8 +5,9 @@ time once the figures are reused, and tables only change with the results or the
 manuscript itself with everything but the table figures hidden and each of those on a page of its own: same
 stylesheet, same page sizes, same width, so each is laid out exactly as in the manuscript. A table figure that
 may break across pages (`break-inside: auto`, e.g. a long table), links or headings, or is not a child of the
-body is left to WeasyPrint. The sheet is typeset again when a table, the stylesheet or the markup around the
-tables changes (a change of text outside the tables leaves it current).
+body is left to WeasyPrint. The sheet is typeset again when a table or the stylesheet changes, or the markup
+around the tables changes what a selector of the stylesheet matches in them (`report.pdf_table_context`); an edit
+of the prose or of other markup leaves it current.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 
 from report.pdf_objects import ObjectTable, SheetError
 from report.pdf_standins import Region, StandIns, kept_sheet, sheet_key
+from report.pdf_table_context import context_key, uses_counters
 
 TABLE_FIGURE = re.compile(r'(<figure\b[^>]*\bclass="table\b[^"]*"[^>]*>)(.*?)(</figure>)', re.S)
 ID = re.compile(r'\bid="([^"]+)"')
-TAG = re.compile(r"<[^>]*>")
 UNBREAKABLE = ("avoid", "avoid-page")
 
 
@@ -37,15 +38,6 @@ def candidates(html: str) -> dict[str, re.Match[str]]:
             continue
         out[figure_id.group(1)] = found
     return out
-
-
-def structure(html: str, tables: dict[str, re.Match[str]]) -> bytes:
-    """What the tables' layout may depend on outside them: the head (stylesheet) and every tag of the body,
-    without the text between tags (so an edit of the prose keeps the sheet)."""
-    head, _, body = html.partition("<body")
-    for found in tables.values():
-        body = body.replace(found.group(0), found.group(1), 1)
-    return head.encode() + b"\0" + "".join(TAG.findall(body)).encode()
 
 
 def sheet_html(html: str, ids: list[str]) -> str:
@@ -96,10 +88,10 @@ def stand_in_tables(html: str, stand_ins: StandIns, folder: Path | None, base_ur
     """`html` with each table figure that can be drawn from the tables' sheet holding a stand-in instead of its
     caption and table (unchanged when there is none, or the sheet cannot be read)."""
     tables = candidates(html)
-    if not tables or "</head>" not in html:
+    if not tables or "</head>" not in html or uses_counters(html):
         return html
-    parts = [structure(html, tables), *(found.group(0).encode() for found in tables.values())]
-    key = sheet_key("tables", parts, ("pdf_tables.py",))
+    parts = [context_key(html, tables), *(found.group(0).encode() for found in tables.values())]
+    key = sheet_key("tables", parts, ("pdf_tables.py", "pdf_table_context.py"))
     inner_ids = {figure_id: ID.findall(found.group(2)) for figure_id, found in tables.items()}
 
     def read(data: bytes, notes: dict[str, Any]) -> tuple[ObjectTable, list]:

@@ -174,12 +174,15 @@ WRITTEN_AFTER_HTML = ("pdf", "docx", "qmd")
 
 
 def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tuple[str, ...] = FORMATS,
-               timings: Timings | None = None, use_cache: bool = True) -> dict[str, Path]:
+               timings: Timings | None = None, use_cache: bool = True,
+               pdf_worker: PdfWorker | None = None) -> dict[str, Path]:
     """Render every requested format into `out_dir`; returns {format: path}.
 
     Everything is produced in a staging folder first (figures included) and moved into place only when every
     format succeeded, so a failure at any stage leaves the previous report untouched. An output whose inputs are
-    unchanged since the last render is left in place (`use_cache=False` rewrites everything)."""
+    unchanged since the last render is left in place (`use_cache=False` rewrites everything). `pdf_worker`: one
+    started by the caller (e.g. before loading the results, so WeasyPrint is imported meanwhile); it is closed
+    here in any case."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise PaperlockError(f"unknown output format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
@@ -187,7 +190,9 @@ def render_all(loaded: LoadedSpec, results: Results, out_dir: Path, formats: tup
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
     cache = RenderCache(out_dir, enabled=use_cache)
-    pdf = PdfWorker() if "pdf" in formats else None  # imports WeasyPrint while figures and tables are made
+    if pdf_worker is not None and "pdf" not in formats:
+        pdf_worker.close()
+    pdf = (pdf_worker or PdfWorker()) if "pdf" in formats else None  # imports WeasyPrint meanwhile
     figures: FigureSet | None = None
     try:
         start = time.perf_counter()

@@ -16,6 +16,7 @@ from paperlock.cli import main
 from report import pdf, pdf_figures, pdf_tables
 from report.pdf_objects import Copier, ObjectTable, Page, SheetError
 from report.pdf_standins import Region, StandIns
+from report.pdf_table_context import _may_match, context_key, uses_counters
 
 MINI = Path(__file__).resolve().parent / "fixtures" / "mini_study"
 POPPLER = shutil.which("pdftotext") is not None and shutil.which("pdftoppm") is not None
@@ -102,16 +103,40 @@ def test_a_damaged_sheet_is_typeset_again(manuscript: str, tmp_path: Path):
     assert (tmp_path / "again.pdf").read_bytes() == (tmp_path / "first.pdf").read_bytes()
 
 
-def test_a_prose_edit_keeps_the_tables_sheet_and_a_markup_edit_does_not(manuscript: str):
-    def key(html: str) -> str:
-        tables = pdf_tables.candidates(html)
-        return pdf_tables.sheet_key("tables", [pdf_tables.structure(html, tables)], ("pdf_tables.py",))
+def table_sheet_key(html: str) -> str:
+    tables = pdf_tables.candidates(html)
+    return pdf_tables.sheet_key("tables", [context_key(html, tables)], ("pdf_tables.py",))
 
+
+def test_edits_outside_the_tables_keep_their_sheet_unless_the_stylesheet_changes(manuscript: str):
+    key = table_sheet_key
     head, body = manuscript.split("<body>", 1)
     reworded = manuscript.replace("patients", "persons")
     assert reworded != manuscript and key(reworded) == key(manuscript)
-    assert key(head + '<body><p class="note">New</p>' + body) != key(manuscript)
+    assert key(head + '<body><p class="note" title="x">New</p>' + body) == key(manuscript)
     assert key(manuscript.replace("font-size: 10.5pt", "font-size: 11pt")) != key(manuscript)
+    assert key(manuscript.replace('<html lang="en">', '<html lang="de">')) != key(manuscript)
+
+
+def test_markup_before_a_table_matters_when_a_selector_reaches_the_table_through_it(manuscript: str):
+    """`p.note + figure.table` styles a table by what precedes it: adding that paragraph changes the sheet's key;
+    a selector whose subject never occurs in a table (`h1 + .running`) does not make markup matter."""
+    styled = manuscript.replace("</style>", "p.note + figure.table { font-size: 7pt }</style>", 1)
+    first_table = re.search(r'<figure class="table\b', styled)
+    assert first_table is not None
+    before = styled[: first_table.start()]
+    noted = before + '<p class="note">N</p>' + styled[first_table.start():]
+    elsewhere = styled.replace("<body>", '<body><p class="note">N</p>', 1)
+    assert table_sheet_key(noted) != table_sheet_key(styled)
+    assert table_sheet_key(elsewhere) == table_sheet_key(styled)  # matches no table there
+    assert _may_match(".running", manuscript) is False and _may_match("figure.table", manuscript)
+
+
+def test_a_page_with_css_counters_draws_its_tables_itself(manuscript: str, tmp_path: Path):
+    """Hidden elements do not count in the sheet, so counters there could differ from the manuscript's."""
+    counted = manuscript.replace("</style>", "figure.table { counter-increment: tbl }</style>", 1)
+    assert uses_counters(counted) and not uses_counters(manuscript)
+    assert pdf_tables.stand_in_tables(counted, StandIns(), tmp_path, str(tmp_path)) == counted
 
 
 def test_tables_that_may_break_link_or_nest_are_left_to_weasyprint():

@@ -21,17 +21,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
-    from paperlock.results import load_results
-    from paperlock.spec import load_spec
-    from report.render import Timings, render_all
-
-    loaded = load_spec(args.study)
-    out_dir = Path(args.out) if args.out else loaded.root / "build"
-    results = load_results(Path(args.results) if args.results else out_dir / "results.json")
-    timings = Timings()
-    timings.record("load", start)
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-    outputs = render_all(loaded, results, out_dir, formats, timings, use_cache=not args.no_cache)
+    from report.pdf import PdfWorker
+
+    pdf_worker = PdfWorker() if "pdf" in formats else None  # imports WeasyPrint while the results load
+    try:
+        from paperlock.results import load_results
+        from paperlock.spec import load_spec
+        from report.render import Timings, render_all
+
+        loaded = load_spec(args.study)
+        out_dir = Path(args.out) if args.out else loaded.root / "build"
+        results = load_results(Path(args.results) if args.results else out_dir / "results.json")
+        timings = Timings()
+        timings.record("load", start)
+        outputs = render_all(loaded, results, out_dir, formats, timings, use_cache=not args.no_cache,
+                             pdf_worker=pdf_worker)
+    finally:
+        if pdf_worker is not None:
+            pdf_worker.close()
     for stage, seconds in timings.stages.items():
         print(f"report: {stage:<12} {seconds:6.2f} s")
     if timings.reused:
