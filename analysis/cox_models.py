@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.codes import level_index
 from analysis.cox_univariable import univariable_fits
 from analysis.stats import cox
+from analysis.stats import distributions as dist
 from paperlock.io.distinct import factorize
 from paperlock.results import ResultsBuilder
 from paperlock.spec import CoxCovariate, CoxModels, CoxTerm, Spec
@@ -86,7 +86,7 @@ def _joint_wald(fit, idx: list[int]) -> tuple[float, int]:
 
 
 def _chi2_p(statistic: float, df: int) -> float:
-    return float(stats.chi2.sf(statistic, df)) if np.isfinite(statistic) else float("nan")
+    return float(dist.chi2_sf(statistic, df)) if np.isfinite(statistic) else float("nan")
 
 
 def _record_joint(rb: ResultsBuilder, prefix: str, fit, idx: list[int], univariable: bool) -> dict[str, float]:

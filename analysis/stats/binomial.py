@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from analysis.stats import distributions as dist
 
 _REL_ERR = 1 + 1e-7
 
@@ -33,8 +34,8 @@ def clopper_pearson(x: int, n: int, level: float = 0.95) -> tuple[float, float]:
     if n <= 0 or not 0 <= x <= n:
         raise ValueError("need 0 <= x <= n and n > 0")
     alpha = 1 - level
-    lower = 0.0 if x == 0 else float(stats.beta.ppf(alpha / 2, x, n - x + 1))
-    upper = 1.0 if x == n else float(stats.beta.ppf(1 - alpha / 2, x + 1, n - x))
+    lower = 0.0 if x == 0 else float(dist.beta_ppf(alpha / 2, x, n - x + 1))
+    upper = 1.0 if x == n else float(dist.beta_ppf(1 - alpha / 2, x + 1, n - x))
     return lower, upper
 
 
@@ -46,17 +47,17 @@ def binom_test(x: int, n: int, p0: float = 0.5, level: float = 0.95) -> Binomial
     elif p0 == 1:
         p = float(x == n)
     else:  # R's two-sided computation, tail by tail
-        d = stats.binom.pmf(x, n, p0) * _REL_ERR
+        d = dist.binom_pmf(x, n, p0) * _REL_ERR
         m = n * p0
         if x == m:
             p = 1.0
         elif x < m:
             i = np.arange(int(np.ceil(m)), n + 1)
-            y = int((stats.binom.pmf(i, n, p0) <= d).sum())
-            p = float(stats.binom.cdf(x, n, p0) + stats.binom.sf(n - y, n, p0))
+            y = int((dist.binom_pmf(i, n, p0) <= d).sum())
+            p = float(dist.binom_cdf(x, n, p0) + dist.binom_sf(n - y, n, p0))
         else:
             i = np.arange(0, int(np.floor(m)) + 1)
-            y = int((stats.binom.pmf(i, n, p0) <= d).sum())
-            p = float(stats.binom.cdf(y - 1, n, p0) + stats.binom.sf(x - 1, n, p0))
+            y = int((dist.binom_pmf(i, n, p0) <= d).sum())
+            p = float(dist.binom_cdf(y - 1, n, p0) + dist.binom_sf(x - 1, n, p0))
         p = min(1.0, p)
     return BinomialResult(int(x), int(n), x / n, lower, upper, p, p0, level)

@@ -20,8 +20,9 @@ from functools import cache, lru_cache
 from math import lgamma
 
 import numpy as np
-from scipy import stats
 from scipy.special import gammaln
+
+from analysis.stats import distributions as dist
 
 _REL_ERR = 1 + 1e-7
 _LOG_TOL = np.log(_REL_ERR)
@@ -68,7 +69,7 @@ def pearson_chi2(table) -> TableTest:
     e = expected_counts(t)
     x2 = float(((t - e) ** 2 / e).sum())
     df = (t.shape[0] - 1) * (t.shape[1] - 1)
-    return TableTest("pearson", x2, df, float(stats.chi2.sf(x2, df)))
+    return TableTest("pearson", x2, df, float(dist.chi2_sf(x2, df)))
 
 
 def yates_chi2(table) -> TableTest:
@@ -78,7 +79,7 @@ def yates_chi2(table) -> TableTest:
     e = expected_counts(t)
     yates = min(0.5, float(np.abs(t - e).min()))
     x2 = float(((np.abs(t - e) - yates) ** 2 / e).sum())
-    return TableTest("yates", x2, 1, float(stats.chi2.sf(x2, 1)))
+    return TableTest("yates", x2, 1, float(dist.chi2_sf(x2, 1)))
 
 
 def fisher_exact(table) -> TableTest:
@@ -89,7 +90,7 @@ def fisher_exact(table) -> TableTest:
     m, n, k, x = int(t[:, 0].sum()), int(t[:, 1].sum()), int(t[0].sum()), int(t[0, 0])
     lo, hi = max(0, k - n), min(k, m)
     support = np.arange(lo, hi + 1)
-    logd = stats.hypergeom.logpmf(support, m + n, m, k)
+    logd = dist.hypergeom_logpmf(support, m + n, m, k)
     d = np.exp(logd - logd.max())
     d /= d.sum()
     p = float(d[d <= d[x - lo] * _REL_ERR].sum())

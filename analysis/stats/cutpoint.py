@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from analysis.stats import distributions as dist
 from analysis.stats.km import logrank
 
 
@@ -69,7 +69,7 @@ def _scan(scores_sorted: np.ndarray, cut_idx: np.ndarray) -> np.ndarray:
 
 def lausen_schumacher_p(b: float, min_prop: float = 0.1, max_prop: float = 0.9) -> float:
     """Lausen & Schumacher (1992) approximation to P(max |S| >= b) over the proportion range."""
-    phi = stats.norm.pdf(b)
+    phi = dist.norm_pdf(b)
     p = 4 * phi / b + phi * (b - 1 / b) * np.log(max_prop * (1 - min_prop) / ((1 - max_prop) * min_prop))
     return float(min(max(p, 0.0), 1.0))
 

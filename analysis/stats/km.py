@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+
+from analysis.stats import distributions as dist
 
 R_TOL = float(np.sqrt(np.finfo(float).eps))  # R: sqrt(.Machine$double.eps), quantile.survfit's tolerance
 SPSS_EPS = 0.05
@@ -121,7 +122,7 @@ def km_estimate(time, event) -> KMCurve:
 def _z(level: float) -> float:
     if not 0 < level < 1:
         raise ValueError("level must be in (0, 1)")
-    return float(stats.norm.ppf(1 - (1 - level) / 2))
+    return float(dist.norm_ppf(1 - (1 - level) / 2))
 
 
 def pointwise_ci(curve: KMCurve, conf_type: str, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
@@ -243,5 +244,5 @@ def logrank(time, event, group) -> LogRank:
         vv = variance[np.ix_(keep, keep)][1:, 1:]
         chi2 = float(diff @ np.linalg.solve(vv, diff))
     df = int(keep.sum()) - 1
-    p = float(stats.chi2.sf(chi2, df)) if df > 0 else np.nan
+    p = float(dist.chi2_sf(chi2, df)) if df > 0 else np.nan
     return LogRank(chi2, df, p, tuple(levels.tolist()), observed, expected, variance)

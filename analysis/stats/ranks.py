@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+
+from analysis.stats import distributions as dist
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def mann_whitney(x, y, exact: bool | None = None, correct: bool = True) -> RankT
     nx, ny = x.size, y.size
     if nx == 0 or ny == 0:
         raise ValueError("both samples need at least one non-missing value")
-    r = stats.rankdata(np.concatenate([x, y]))
+    r = dist.rankdata(np.concatenate([x, y]))
     w = float(r[:nx].sum() - nx * (nx + 1) / 2)
     if exact is None:
         exact = nx < 50 and ny < 50
@@ -72,7 +73,7 @@ def mann_whitney(x, y, exact: bool | None = None, correct: bool = True) -> RankT
     sigma = np.sqrt((nx * ny / 12) * ((n + 1) - _tie_term(r) / (n * (n - 1))))
     corr = np.sign(z) * 0.5 if correct else 0.0
     zz = (z - corr) / sigma
-    p = 2 * min(stats.norm.cdf(zz), stats.norm.sf(zz))
+    p = 2 * min(dist.norm_cdf(zz), dist.norm_sf(zz))
     return RankTest(w, float(p), "normal")
 
 
@@ -85,8 +86,8 @@ def kruskal_wallis(samples) -> RankTest:
         raise ValueError("need at least two non-empty groups")
     allv = np.concatenate(groups)
     n = allv.size
-    r = stats.rankdata(allv)
+    r = dist.rankdata(allv)
     bounds = np.cumsum([0] + [g.size for g in groups])
     h = sum(r[bounds[i]:bounds[i + 1]].sum() ** 2 / groups[i].size for i in range(k))
     h = (12 * h / (n * (n + 1)) - 3 * (n + 1)) / (1 - _tie_term(allv) / (n**3 - n))
-    return RankTest(float(h), float(stats.chi2.sf(h, k - 1)), "chi2", k - 1)
+    return RankTest(float(h), float(dist.chi2_sf(h, k - 1)), "chi2", k - 1)
