@@ -89,7 +89,39 @@ def cli_rows(study: str, repeat: int) -> list[tuple[str, float]]:
                  timed([*report, "--no-cache"], repeat)))
     rows.append(("report html only (warm)", timed([*report, "--formats", "html"], repeat)))
     rows.append(("make report (cold: results + report, all formats)", rows[2][1] + rows[4][1]))
+    rows.extend(template_edit_rows(Path(study), report, repeat))
     shutil.rmtree(out, ignore_errors=True)
+    return rows
+
+
+def template_edit_rows(study: Path, report: list[str], repeat: int) -> list[tuple[str, float]]:
+    """Re-render after editing a template of a copy of the study: a word added to the first paragraph, and a new
+    attribute on it (a change of the page's markup); each repeat is a new edit."""
+    copy = Path(tempfile.mkdtemp(prefix="paperlock-bench-study-")) / "study"
+    shutil.copytree(study, copy, ignore=shutil.ignore_patterns(".git", ".venv", "build", "tests", "__pycache__"))
+    report = [*report[:report.index("--study") + 1], str(copy), *report[report.index("--study") + 2:]]
+    subprocess.run(report, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    html = Path(report[report.index("--out") + 1]) / "manuscript.html"
+    template = None
+    for candidate in sorted((copy / "templates").rglob("*.j2")):  # the first that feeds the manuscript
+        original = candidate.read_text(encoding="utf-8")
+        if "<p>" in original:
+            candidate.write_text(original.replace("<p>", "<p>Benchmark ", 1), encoding="utf-8")
+            subprocess.run(report, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+            if "<p>Benchmark " in html.read_text(encoding="utf-8"):
+                template = candidate
+                break
+            candidate.write_text(original, encoding="utf-8")
+    rows = []
+    if template is not None:
+        for label, edit in (("a word added", lambda i: f"<p>Edit{i} "),
+                            ("a new attribute: page markup changed", lambda i: f'<p data-edit="{i}">')):
+            times = []
+            for i in range(repeat):
+                template.write_text(original.replace("<p>", edit(i), 1), encoding="utf-8")
+                times.append(timed(report))
+            rows.append((f"report all formats after a template edit ({label})", statistics.median(times)))
+    shutil.rmtree(copy.parent, ignore_errors=True)
     return rows
 
 
