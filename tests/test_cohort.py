@@ -118,6 +118,14 @@ class TestCommittedCohort:
         assert (df["pfs_event"] == df["os_event"]).all()
         assert df["pfs_event"].sum() == 51
 
+    def test_no_day_holds_more_events_than_the_realism_limit(self) -> None:
+        """The search once stacked 15 deaths on the overall median's day; the settings cap events per day."""
+        from paperlock.cohort.report import most_events_per_day
+
+        limit = yaml.safe_load((ROOT / "data" / "cohort_targets.yaml").read_text())["realism"]["max_events_per_day"]
+        most = most_events_per_day(pd.read_csv(DATA / "cohort.csv"))
+        assert max(most.values()) <= limit, most
+
     def test_response_and_pct_change_consistent(self) -> None:
         df = pd.read_csv(DATA / "cohort.csv")
         ch, r = df["best_pct_change"], df["best_response"]

@@ -140,3 +140,25 @@ def test_adverse_event_counts_hold_for_any_seed(seed: int) -> None:
         assert int(hit.sum()) == int(record.value(key)), key
         checked += 1
     assert checked > 40
+
+
+def test_a_move_may_not_stack_more_events_on_a_day_than_the_limit() -> None:
+    """Three events may not share a day under a limit of 2; censored times and exchanges are not limited."""
+    from types import SimpleNamespace
+
+    from paperlock.cohort.calibrate import State, _ties_allowed
+
+    s = State(pfs=np.array([5, 5, 5, 9]), os=np.array([7, 8, 9, 9]), event=np.array([1, 1, 1, 0]),
+              X=np.zeros((4, 1)))
+    search = SimpleNamespace(cal=SimpleNamespace(max_ties=2), s=s)
+    assert not _ties_allowed(search, ("time", "pfs", 2, 6))  # the third event on day 5
+    assert _ties_allowed(search, ("time", "os", 2, 6))  # os: days 7, 8, 9 (one event each)
+    assert _ties_allowed(search, ("exchange", 0, 3))
+    s.event[:] = [1, 1, 0, 1]
+    assert _ties_allowed(search, ("event", 2, 3))  # patient 3 now has the event: pfs day 9, os day 9
+    s.os[1] = 9
+    s.event[:] = [1, 1, 0, 1]
+    assert _ties_allowed(search, ("event", 2, 3))  # os day 9: patients 1 and 3, two events
+    s.os[0] = 9
+    assert not _ties_allowed(search, ("event", 2, 3))  # os day 9: three events
+    assert _ties_allowed(SimpleNamespace(cal=SimpleNamespace(max_ties=None), s=s), ("event", 2, 3))

@@ -16,7 +16,7 @@ from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.dictionary import dictionary_yaml
 from paperlock.cohort.measure import measure
 from paperlock.cohort.progress import Progress
-from paperlock.cohort.report import build_report, render_markdown, to_json
+from paperlock.cohort.report import build_report, most_events_per_day, render_markdown, to_json
 from paperlock.cohort.screening import screening_frame
 from paperlock.cohort.targets import load_record, load_settings
 from paperlock.errors import PaperlockError
@@ -52,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.monotonic() - t0
     progress.stage("measuring and writing")
     measured = measure(df, settings, design.cuts, cal.multi_sets)
+    realism = {"most_events_per_day": most_events_per_day(df),
+               "max_events_per_day": settings.get("realism", {}).get("max_events_per_day")}
     rep = build_report(record, settings, measured, seconds, seed,
-                       {"quick": bool(args.quick), "value_residual": extra["value_residual"]})
+                       {"quick": bool(args.quick), "value_residual": extra["value_residual"], "realism": realism})
     out = args.out
     atomic_write_text(out / "cohort.csv", df.to_csv(index=False, lineterminator="\n"))
     atomic_write_text(out / "screening.csv",

@@ -183,6 +183,7 @@ class Calibrator:
         w = self.settings["weights"]
         self.w_km, self.w_uni, self.w_multi = float(w["km"]), float(w["cox_uni"]), float(w["cox_multi"])
         self.afp_col = self.col.get("afp_gt400")
+        self.max_ties = int(self.settings.get("realism", {}).get("max_events_per_day", 0)) or None
         self.active: set[tuple[str, str, str]] | None = None  # KM curves the cost counts (None = all)
         self.pop_mask = {"all": np.ones(d.n, dtype=bool), "tki_ici": d.is_ici}
         # KM curves: (endpoint, stratifier, group) -> list of targets
@@ -397,6 +398,9 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
         undo = _propose(kind, search, rng, swap_cols, range_cols)
         if undo is None:
             continue
+        if not _ties_allowed(search, undo):
+            _undo(s, undo)
+            continue
         keys_km, uni_keys, multi_keys, cols = _affected(search, kind, undo)
         snap = search.snapshot(keys_km, uni_keys, multi_keys)
         fails_before = sum(search.km_fail[k] for k in keys_km)
@@ -422,6 +426,20 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
             progress.update(iter=f"{it}/{iterations}", cost=current, km_fail=search.km_failures(),
                             accepted=accepted)
     progress.done(iter=iterations, cost=search.total(), km_fail=search.km_failures(), accepted=accepted)
+
+
+def _ties_allowed(search: Search, undo) -> bool:
+    """Whether a move keeps every day at most `max_events_per_day` events of an endpoint (settings, `realism`):
+    data recorded in days have few ties, and without the limit the search stacks events on target days."""
+    limit, s = search.cal.max_ties, search.s
+    if limit is None or undo[0] not in ("time", "event"):
+        return True  # exchanges keep each endpoint's (day, event) pairs; covariate moves keep the times
+    moved = [(undo[1], undo[2])] if undo[0] == "time" else [(ep, undo[2]) for ep in ENDPOINTS]
+    for ep, i in moved:
+        t = s.time(ep)
+        if s.event[i] and int(((t == t[i]) & (s.event == 1)).sum()) > limit:
+            return False
+    return True
 
 
 def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, range_cols):

@@ -74,6 +74,15 @@ def build_report(record: Record, settings: dict[str, Any], measured: dict[str, f
             "summary": summary, "conflicting_keys": record.conflicts, "entries": rows, **extra}
 
 
+def most_events_per_day(df: Any) -> dict[str, int]:
+    """{endpoint: the largest number of its events on one day} of a cohort frame (`<ep>_days`, `<ep>_event`)."""
+    out = {}
+    for ep in ("pfs", "os"):
+        days = df.loc[df[f"{ep}_event"] == 1, f"{ep}_days"]
+        out[ep] = int(days.value_counts().max()) if len(days) else 0
+    return out
+
+
 def render_markdown(rep: dict[str, Any]) -> str:
     out = ["# Calibration of the synthetic cohort", "",
            "SYNTHETIC DATA. `data/cohort.csv` is a reconstruction, not the study's patients: every number "
@@ -82,6 +91,11 @@ def render_markdown(rep: dict[str, Any]) -> str:
            "| tier | targets | pass | fail |", "|---|---:|---:|---:|"]
     for tier, t in sorted(rep["summary"].items()):
         out.append(f"| {tier} | {t['targets']} | {t['pass']} | {t['targets'] - t['pass']} |")
+    if rep.get("realism"):
+        r = rep["realism"]
+        most = ", ".join(f"{ep.upper()} {n}" for ep, n in r["most_events_per_day"].items())
+        out += ["", f"Realism: the most events of one endpoint on one day are {most} "
+                f"(limit {r['max_events_per_day']})."]
     out += ["", "## Excluded record entries (contradictory; never tuned for)", "",
             "| entry | printed | cohort | reason |", "|---|---:|---:|---|"]
     for r in rep["entries"]:
