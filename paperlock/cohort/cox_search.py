@@ -1,15 +1,19 @@
 """Per-covariate search for the univariable Cox rows, with the survival times held fixed.
 
-A univariable fit depends on one covariate column only, so each covariate is searched on its own: every
-single move that keeps the covariate's per-arm counts (a swap of two patients of one arm; for a dichotomised
-continuous variable also adding or removing one patient within its bounds) is fitted in one batch for the
-four fits the column enters (whole cohort and the TKI + ICI arm, PFS and OS), and the best move is taken
-(tabu search: the best move is taken even when it is worse, a patient just moved may not move again for a
-few steps, and the best column seen is kept).
+A univariable fit depends on one covariate column only, so each covariate is searched on its own, against the
+four fits the column enters (whole cohort and the TKI + ICI arm, PFS and OS). The search is a batch of
+simulated-annealing chains run side by side (one Cox fit per chain and fit, all chains in one batched Newton
+fit): the first chain starts from the column as it is, the others from random columns with the same per-arm
+counts. A move keeps the covariate's per-arm counts (a swap of two patients of one arm; for a dichotomised
+continuous variable also adding or removing one patient within its bounds). The best column seen is then
+polished by steepest descent over every single move.
 
 Besides the HR and CI targets the cost holds each univariable Wald p on the side of the multivariable entry
 threshold the record implies (the pipeline selects the multivariable covariates by the cohort's own
 univariable p) and pulls z = log HR / SE towards the printed p's z (the audit compares p on the z scale).
+In this phase a missed number costs 2 + log r (r = error / tolerance) rather than 1 + r: the rows of one
+column compete, and a linear cost would let one far, unattainable row (e.g. a whole-cohort HR that the arm's
+own row contradicts) pull several attainable rows out of their tolerance.
 """
 
 from __future__ import annotations
@@ -17,10 +21,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.stats import norm
+from scipy.special import ndtr, ndtri
 
 from paperlock.cohort.design import ARMS
-from paperlock.cohort.fast_survival import Z95, cox_uni
+from paperlock.cohort.fast_survival import MAX_STEP, Z95, CoxFit, _risk_index
 from paperlock.cohort.progress import Progress
 
 if TYPE_CHECKING:
@@ -29,33 +33,46 @@ if TYPE_CHECKING:
 FITS = (("all", "pfs"), ("all", "os"), ("tki_ici", "pfs"), ("tki_ici", "os"))
 P_SIDE_MARGIN = 0.004  # keep a univariable p this far on its side of the entry threshold
 Z_TOL = 0.1  # the audit's tolerance for univariable p on the z scale
+CHAINS = 64  # annealing chains per column (fitted together)
+T_START, T_END = 2.0, 0.02  # annealing temperatures (a missed number costs at least 2)
+WARM_STEPS = 4  # Newton steps per move, warm-started from the chain's current fit
+FLIP_SHARE = 0.3  # share of add/remove moves for a column whose per-arm count may vary
+POLISH_STEPS = 30  # steepest-descent steps after the annealing (stops early at a local minimum)
 
 
 def _targets(cal: Calibrator, j: int) -> dict:
     """Per fit: (targets (3,), tolerances (3,), printed p or None, must-enter flag or None)."""
-    name = cal.cov_names[j]
-    thr = float(cal.settings["multivariable_p_threshold"])
     out = {}
     for pop, ep in FITS:
         t = cal.uni_t[(pop, ep)][:, j]
         tol = cal.uni_tol[(pop, ep)][:, j]
-        p = cal.record.get(f"cox.{pop}.{ep}.uni.{name}.p")
-        side = None if p is None else bool(p < thr)
-        out[(pop, ep)] = (t, tol, p, side)
+        p = float(cal.uni_p[(pop, ep)][j])
+        side = cal.uni_side[(pop, ep)][j]
+        out[(pop, ep)] = (t, tol, None if np.isnan(p) else p, None if np.isnan(side) else bool(side))
     return out
 
 
-def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float) -> np.ndarray:
+def miss_cost(r: np.ndarray, miss: str = "linear") -> np.ndarray:
+    """Cost of a tolerance-scaled error r: 0.05·r² inside the tolerance; beyond it 1 + r (`linear`) or
+    2 + log r (`log`: a miss costs about the same however far it is, so the number of rows met counts most)."""
+    if miss == "linear":
+        return np.where(r > 1.0, 1.0 + r, 0.05 * r * r)
+    if miss == "log":
+        return np.where(r > 1.0, 2.0 + np.log(np.maximum(r, 1.0)), 0.05 * r * r)
+    raise ValueError(miss)
+
+
+def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float, miss: str = "linear") -> np.ndarray:
     """Cost per fitted column: HR/CI terms (t, tol: (3,) or (3, m), nan = no target), the pull of z towards
     the printed p (`p`: scalar or (m,), nan/None = none) and the entry-side penalty (`side`: True = the record's
-    p is below `thr`, False = not, None/nan = no p printed)."""
+    p is below `thr`, False = not, None/nan = no p printed). `miss`: the shape of a missed number's cost."""
     se = np.where(np.isfinite(fit.se), fit.se, 50.0)
     b = np.clip(fit.beta, -8, 8)
     vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
     t = t if t.ndim == 2 else t[:, None]
     tol = tol if tol.ndim == 2 else tol[:, None]
     r = np.abs(vals - np.nan_to_num(t)) / tol
-    c = np.where(np.isnan(t), 0.0, np.where(r > 1.0, 1.0 + r, 0.05 * r * r)).sum(axis=0)
+    c = np.where(np.isnan(t), 0.0, miss_cost(r, miss)).sum(axis=0)
     p = np.broadcast_to(np.asarray(np.nan if p is None else p, dtype=float), c.shape)
     side = np.broadcast_to(np.asarray(np.nan if side is None else side, dtype=float), c.shape)
     # the printed row's direction: log HR, or the log-midpoint of its interval when the HR is not targeted
@@ -66,21 +83,151 @@ def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float) -> np.nd
     # signed z where the direction is known: |z| alone would also reward the mirror image HR -> 1/HR
     z = np.where(sign != 0, b / se, z_abs)
     has_p = np.isfinite(p)
-    z_target = norm.isf(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2) * np.where(sign != 0, sign, 1.0)
+    z_target = -ndtri(np.clip(np.where(has_p, p, 0.5), 1e-12, 1.0) / 2) * np.where(sign != 0, sign, 1.0)
     rz = np.abs(z - z_target) / Z_TOL
-    c = c + np.where(has_p, 0.5 * np.where(rz > 1.0, 1.0 + rz, 0.05 * rz * rz), 0.0)
-    pv = 2 * norm.sf(z_abs)
+    c = c + np.where(has_p, 0.5 * miss_cost(rz, miss), 0.0)
+    pv = 2 * ndtr(-z_abs)
     # a row that must enter the model counts as entering only in its printed direction: a strong effect the
     # other way would otherwise be a valley walled off from the printed one
-    p_dir = np.where(sign != 0, 2 * norm.sf(z * np.where(sign != 0, sign, 1.0)), pv)
+    p_dir = np.where(sign != 0, 2 * ndtr(-(z * np.where(sign != 0, sign, 1.0))), pv)
     wrong = np.where(side == 1.0, p_dir >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & np.isfinite(side)
     # on the wrong side of the entry threshold: a penalty that falls steadily towards the printed z (a
     # penalty growing with |p - threshold| would wall off the way from HR < 1 to HR > 1 through p = 1)
     return c + np.where(wrong, 20.0 + 10.0 * np.abs(z - z_target), 0.0)
 
 
+class ColumnCost:
+    """The univariable cost of many candidate columns for one covariate (one column of `X` per candidate)."""
+
+    def __init__(self, cal: Calibrator, s: State, j: int) -> None:
+        self.thr = float(cal.settings["multivariable_p_threshold"])
+        self.targets = _targets(cal, j)
+        self.fits = []  # (key, times, events, population mask) of the fits with something to aim at
+        for pop, ep in FITS:
+            t, _, p, _ = self.targets[(pop, ep)]
+            if np.all(np.isnan(t)) and p is None:
+                continue
+            rows = np.flatnonzero(cal.pop_mask[pop])
+            order, last = _risk_index(s.time(ep)[rows].astype(float))
+            self.fits.append(((pop, ep), rows[order], last, s.event[rows][order].astype(bool)))
+
+    def __call__(self, X: np.ndarray, beta0: dict | None = None, steps: int = 12) -> tuple[np.ndarray, dict]:
+        total = np.zeros(X.shape[1])
+        betas = {}
+        for key, rows, last, ev in self.fits:
+            t, tol, p, side = self.targets[key]
+            fit = binary_cox_uni(X[rows].astype(float), last, ev, None if beta0 is None else beta0[key], steps)
+            total += fit_costs(fit, t, tol, p, side, self.thr, miss="log")
+            betas[key] = fit.beta
+        return total, betas
+
+
+def binary_cox_uni(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None,
+                   steps: int) -> CoxFit:
+    """`fast_survival.cox_uni` for 0/1 columns already in its risk order (`_risk_index`): the same Newton
+    steps and numbers (x² = x, so one running sum serves the first and second moments)."""
+    beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
+    info = np.ones(Xs.shape[1])
+    for _ in range(steps):
+        w = np.exp(Xs * beta)
+        s0 = np.cumsum(w, axis=0)[last][ev]
+        s1 = np.cumsum(Xs * w, axis=0)[last][ev]
+        mean = s1 / s0
+        score = (Xs[ev] - mean).sum(axis=0)
+        info = (s1 / s0 - mean * mean).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(info > 1e-10, score / info, 0.0)
+        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
+    with np.errstate(divide="ignore"):
+        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
+    return CoxFit(beta, se)
+
+
+def _shuffled(col: np.ndarray, arm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random column with the same number of ones per arm as `col`."""
+    out = np.zeros_like(col)
+    for a in ARMS:
+        idx = np.flatnonzero(arm == a)
+        out[rng.permutation(idx)[:int(col[idx].sum())]] = 1
+    return out
+
+
+def _propose(cal: Calibrator, j: int, X: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """One random move per chain (column of X) as (row set to 0, row set to 1), -1 = none: a swap within one
+    arm, or for a `range` covariate also a single add or remove within the per-arm and pooled bounds."""
+    d = cal.design
+    cov = d.covariates[j]
+    n, m = X.shape
+    cols = np.arange(m)
+    first = d.arm == ARMS[0]
+    pick = rng.random(m) < first.mean()  # the arm, in proportion to its size
+    in_arm = np.where(pick[None, :], first[:, None], ~first[:, None])
+    ones, zeros = in_arm & (X == 1), in_arm & (X == 0)
+    r = rng.random((n, m))
+    out_row = np.argmax(np.where(ones, r, -1.0), axis=0)
+    in_row = np.argmax(np.where(zeros, r, -1.0), axis=0)
+    has_one, has_zero = ones[out_row, cols], zeros[in_row, cols]
+    swap = has_one & has_zero
+    do_out, do_in = swap, swap
+    if cov.kind == "range":
+        mode = rng.random(m)
+        k_arm = (ones).sum(axis=0)
+        total = X.sum(axis=0)
+        lo = np.where(pick, cov.bounds[ARMS[0]][0], cov.bounds[ARMS[1]][0])
+        hi = np.where(pick, cov.bounds[ARMS[0]][1], cov.bounds[ARMS[1]][1])
+        remove = (mode < FLIP_SHARE / 2) & has_one & (k_arm > lo) & (total > cov.pooled[0])
+        add = (mode >= FLIP_SHARE / 2) & (mode < FLIP_SHARE) & has_zero & (k_arm < hi) & (total < cov.pooled[1])
+        swap = swap & (mode >= FLIP_SHARE)
+        do_out, do_in = swap | remove, swap | add
+    return np.where(do_out, out_row, -1), np.where(do_in, in_row, -1)
+
+
+def _set(X: np.ndarray, out_row: np.ndarray, in_row: np.ndarray, chains: np.ndarray, undo: bool = False) -> None:
+    o, i = out_row[chains], in_row[chains]
+    X[o[o >= 0], chains[o >= 0]] = 1 if undo else 0
+    X[i[i >= 0], chains[i >= 0]] = 0 if undo else 1
+
+
+def anneal_column(cal: Calibrator, s: State, j: int, rng: np.random.Generator, iterations: int,
+                  km_guard=None, chains: int = CHAINS) -> np.ndarray:
+    """The best column found by `chains` annealing chains of `iterations` moves each. With `km_guard` (a column
+    that defines Kaplan–Meier curves) every chain starts from the current column and a move the guard vetoes
+    is rejected."""
+    cost_of = ColumnCost(cal, s, j)
+    start = s.X[:, j].astype(np.int8)
+    X = np.repeat(start[:, None], chains, axis=1)
+    if km_guard is None:
+        for k in range(1, chains):
+            X[:, k] = _shuffled(start, cal.design.arm, rng)
+    cur, beta = cost_of(X)
+    best, best_col = float(cur.min()), X[:, int(cur.argmin())].copy()
+    every = np.arange(chains)
+    for it in range(iterations):
+        temp = T_START * (T_END / T_START) ** (it / max(1, iterations - 1))
+        out_row, in_row = _propose(cal, j, X, rng)
+        _set(X, out_row, in_row, every)
+        new, new_beta = cost_of(X, beta, WARM_STEPS)
+        with np.errstate(over="ignore"):
+            accept = (new <= cur) | (rng.random(chains) < np.exp(-(new - cur) / temp))
+        if km_guard is not None:
+            for k in np.flatnonzero(accept & ((out_row >= 0) | (in_row >= 0))):
+                col = X[:, k].copy()
+                _set(col[:, None], out_row[k:k + 1], in_row[k:k + 1], np.zeros(1, dtype=int), undo=True)
+                s.X[:, j] = col
+                accept[k] = km_guard(j, int(out_row[k]), int(in_row[k]))
+            s.X[:, j] = start
+        _set(X, out_row, in_row, np.flatnonzero(~accept), undo=True)
+        cur = np.where(accept, new, cur)
+        for key in beta:
+            beta[key] = np.where(accept, new_beta[key], beta[key])
+        k = int(cur.argmin())
+        if cur[k] < best - 1e-12:
+            best, best_col = float(cur[k]), X[:, k].copy()
+    return best_col
+
+
 def _candidates(cal: Calibrator, s: State, j: int) -> tuple[np.ndarray, np.ndarray]:
-    """Single moves on column j as (remove, add) index pairs; -1 = none (a flip)."""
+    """Every single move on column j as (remove, add) index pairs; -1 = none (a flip)."""
     d = cal.design
     cov = d.covariates[j]
     x = s.X[:, j]
@@ -102,74 +249,50 @@ def _candidates(cal: Calibrator, s: State, j: int) -> tuple[np.ndarray, np.ndarr
     return np.concatenate(rem).astype(int), np.concatenate(add).astype(int)
 
 
-def _evaluate(cal: Calibrator, s: State, j: int, rem: np.ndarray, add: np.ndarray, targets: dict,
-              beta0: dict) -> tuple[np.ndarray, dict]:
-    m = len(rem)
-    Xc = np.repeat(s.X[:, j][:, None].astype(float), m, axis=1)
-    cols = np.arange(m)
-    Xc[rem[rem >= 0], cols[rem >= 0]] = 0.0
-    Xc[add[add >= 0], cols[add >= 0]] = 1.0
-    thr = float(cal.settings["multivariable_p_threshold"])
-    total = np.zeros(m)
-    betas = {}
-    for pop, ep in FITS:
-        t, tol, p, side = targets[(pop, ep)]
-        if np.all(np.isnan(t)) and p is None:
-            continue
-        mask = cal.pop_mask[pop]
-        fit = cox_uni(s.time(ep)[mask].astype(float), s.event[mask], Xc[mask],
-                      beta0=np.full(m, beta0.get((pop, ep), 0.0)), steps=6)
-        total += fit_costs(fit, t, tol, p, side, thr)
-        betas[(pop, ep)] = fit.beta
-    return total, betas
-
-
-def search_column(cal: Calibrator, s: State, j: int, rng: np.random.Generator, steps: int,
-                  km_guard=None, tenure: int = 4) -> float:
-    """Improve column j in place (tabu search: the best move not touching a patient moved in the last
-    `tenure` steps, unless it gives a new best); returns the column's final cost.
-    `km_guard(j, remove, add)` may veto a move (for a column that defines Kaplan–Meier curves)."""
-    targets = _targets(cal, j)
-    keep = np.array([-1]), np.array([-1])
-    cost, betas = _evaluate(cal, s, j, *keep, targets, {})
-    cur, beta0 = float(cost[0]), {k: float(v[0]) for k, v in betas.items()}
-    best, best_col = cur, s.X[:, j].copy()
-    tabu: dict[int, int] = {}  # patient -> last step at which it may not move
-    for step in range(steps):
+def polish_column(cal: Calibrator, s: State, j: int, steps: int, km_guard=None) -> float:
+    """Steepest descent on column j in place: the best single move while it lowers the cost (a move the guard
+    vetoes is skipped); returns the column's final cost."""
+    cost_of = ColumnCost(cal, s, j)
+    cur = float(cost_of(s.X[:, [j]])[0][0])
+    for _ in range(steps):
         rem, add = _candidates(cal, s, j)
         if not len(rem):
             break
-        costs, betas = _evaluate(cal, s, j, rem, add, targets, beta0)
-        blocked = np.array([tabu.get(int(r), -1) >= step or tabu.get(int(a), -1) >= step
-                            for r, a in zip(rem, add, strict=True)])
-        costs_eff = np.where(blocked & (costs >= best - 1e-12), np.inf, costs)  # aspiration: a new best
-        costs_eff = costs_eff + 1e-9 * rng.random(len(costs_eff))  # random tie-breaking
-        k = int(np.argmin(costs_eff))
-        if not np.isfinite(costs_eff[k]):
+        Xc = np.repeat(s.X[:, [j]], len(rem), axis=1)
+        _set(Xc, rem, add, np.arange(len(rem)))
+        costs = cost_of(Xc)[0]
+        moved = False
+        for k in np.argsort(costs, kind="stable")[:8]:  # the best few, in case the guard vetoes one
+            if costs[k] >= cur - 1e-9:
+                break
+            if km_guard is not None and not km_guard(j, int(rem[k]), int(add[k])):
+                continue
+            _set(s.X[:, [j]], rem[k:k + 1], add[k:k + 1], np.zeros(1, dtype=int))
+            cur, moved = float(costs[k]), True
             break
-        if km_guard is not None and not km_guard(j, rem[k], add[k]):
-            tabu[int(max(rem[k], add[k]))] = step + tenure
-            continue
-        for i in (rem[k], add[k]):
-            if i >= 0:
-                tabu[int(i)] = step + tenure
-        if rem[k] >= 0:
-            s.X[rem[k], j] = 0
-        if add[k] >= 0:
-            s.X[add[k], j] = 1
-        cur = float(costs[k])
-        beta0 = {key: float(v[k]) for key, v in betas.items()}
-        if cur < best - 1e-12:
-            best, best_col = cur, s.X[:, j].copy()
-        if best < 1e-3:
+        if not moved:
             break
-    s.X[:, j] = best_col
-    return best
+    return cur
+
+
+def search_column(cal: Calibrator, s: State, j: int, rng: np.random.Generator, iterations: int,
+                  km_guard=None) -> float:
+    """Improve column j in place (annealing, then polishing); returns the column's final cost.
+    `km_guard(j, remove, add)` may veto a move (for a column that defines Kaplan–Meier curves)."""
+    if iterations > 0:
+        before = float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0])
+        col = anneal_column(cal, s, j, rng, iterations, km_guard)
+        old = s.X[:, j].copy()
+        s.X[:, j] = col
+        if float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0]) > before:  # keep the better of the two
+            s.X[:, j] = old
+    return polish_column(cal, s, j, POLISH_STEPS, km_guard)
 
 
 def univariable_phase(cal: Calibrator, s: State, rng: np.random.Generator, steps: int,
                       progress: Progress, km_guard=None) -> dict[str, float]:
-    """Search every swappable covariate's column; returns the final cost per covariate."""
+    """Search every swappable covariate's column (`steps` annealing moves per chain); returns the final cost
+    per covariate."""
     out = {}
     cols = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range")]
     for n_done, j in enumerate(cols):
