@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from paperlock.cohort.design import ARMS
-from paperlock.cohort.fast_survival import MAX_STEP, Z95, CoxFit, _risk_index
+from paperlock.cohort.fast_survival import Z95, CoxFit, _risk_index, cox_uni_sorted
 from paperlock.cohort.progress import Progress
 
 if TYPE_CHECKING:
@@ -124,23 +124,8 @@ class ColumnCost:
 
 def binary_cox_uni(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None,
                    steps: int) -> CoxFit:
-    """`fast_survival.cox_uni` for 0/1 columns already in its risk order (`_risk_index`): the same Newton
-    steps and numbers (x² = x, so one running sum serves the first and second moments)."""
-    beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
-    info = np.ones(Xs.shape[1])
-    for _ in range(steps):
-        w = np.exp(Xs * beta)
-        s0 = np.cumsum(w, axis=0)[last][ev]
-        s1 = np.cumsum(Xs * w, axis=0)[last][ev]
-        mean = s1 / s0
-        score = (Xs[ev] - mean).sum(axis=0)
-        info = (s1 / s0 - mean * mean).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(info > 1e-10, score / info, 0.0)
-        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
-    with np.errstate(divide="ignore"):
-        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
-    return CoxFit(beta, se)
+    """`fast_survival.cox_uni` for 0/1 columns already in its risk order (`_risk_index`): the same numbers."""
+    return cox_uni_sorted(Xs, last, ev, beta0, steps, binary=True)
 
 
 def _shuffled(col: np.ndarray, arm: np.ndarray, rng: np.random.Generator) -> np.ndarray:

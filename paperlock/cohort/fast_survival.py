@@ -103,16 +103,21 @@ def cox_uni(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarra
     `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`).
     """
     order, last = _risk_index(time)
-    Xs = X[order].astype(float)
-    ev = event[order].astype(bool)
-    X2 = Xs * Xs
+    return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps)
+
+
+def cox_uni_sorted(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None = None,
+                   steps: int = NEWTON_STEPS, binary: bool = False) -> CoxFit:
+    """`cox_uni` for rows already in risk order (`_risk_index`: `last`, events `ev`); `binary`: every column is
+    0/1, so x² = x and one running sum serves the first and second moments (the same numbers, less work)."""
+    X2 = None if binary else Xs * Xs
     beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
     info = np.ones(Xs.shape[1])
     for _ in range(steps):
         w = np.exp(Xs * beta)
         s0 = np.cumsum(w, axis=0)[last][ev]
         s1 = np.cumsum(Xs * w, axis=0)[last][ev]
-        s2 = np.cumsum(X2 * w, axis=0)[last][ev]
+        s2 = s1 if X2 is None else np.cumsum(X2 * w, axis=0)[last][ev]
         mean = s1 / s0
         score = (Xs[ev] - mean).sum(axis=0)
         info = (s2 / s0 - mean * mean).sum(axis=0)
