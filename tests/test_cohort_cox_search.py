@@ -14,12 +14,11 @@ from paperlock.cohort.cox_search import (
     FITS,
     _propose,
     _shuffled,
-    binary_cox_uni,
     miss_cost,
     search_column,
 )
 from paperlock.cohort.design import ARMS, build_design, initial_matrix
-from paperlock.cohort.fast_survival import Z95, _risk_index, cox_uni
+from paperlock.cohort.fast_survival import Z95, _risk_index, cox_uni, cox_uni_sorted
 from paperlock.cohort.targets import load_record, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +47,7 @@ def test_binary_kernel_equals_cox_uni(seed: int) -> None:
     X = (rng.random((60, 30)) < rng.uniform(0.1, 0.9)).astype(float)
     ref = cox_uni(t, e, X, steps=12)
     order, last = _risk_index(t)
-    got = binary_cox_uni(X[order], last, e[order].astype(bool), None, 12)
+    got = cox_uni_sorted(X[order], last, e[order].astype(bool), None, 12, binary=True)
     assert np.array_equal(ref.beta, got.beta) and np.array_equal(ref.se, got.se)
 
 

@@ -47,8 +47,7 @@ def beta_ppf(q, a, b):
 def binom_logpmf(k, n, p):
     """log P(X = k) for X ~ Binomial(n, p) (R ``dbinom(log = TRUE)``)."""
     k = np.asarray(k, dtype=float)
-    return (special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
-            + special.xlogy(k, p) + special.xlog1py(n - k, -p))
+    return _log_choose(n, k) + special.xlogy(k, p) + special.xlog1py(n - k, -p)
 
 
 def binom_pmf(k, n, p):

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from paperlock.cohort.design import ARMS
-from paperlock.cohort.fast_survival import Z95, CoxFit, _risk_index, cox_uni_sorted
+from paperlock.cohort.fast_survival import Z95, _risk_index, cox_uni_sorted
 from paperlock.cohort.progress import Progress
 
 if TYPE_CHECKING:
@@ -116,16 +116,11 @@ class ColumnCost:
         betas = {}
         for key, rows, last, ev in self.fits:
             t, tol, p, side = self.targets[key]
-            fit = binary_cox_uni(X[rows].astype(float), last, ev, None if beta0 is None else beta0[key], steps)
+            fit = cox_uni_sorted(X[rows].astype(float), last, ev, None if beta0 is None else beta0[key], steps,
+                                 binary=True)
             total += fit_costs(fit, t, tol, p, side, self.thr, miss="log")
             betas[key] = fit.beta
         return total, betas
-
-
-def binary_cox_uni(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None,
-                   steps: int) -> CoxFit:
-    """`fast_survival.cox_uni` for 0/1 columns already in its risk order (`_risk_index`): the same numbers."""
-    return cox_uni_sorted(Xs, last, ev, beta0, steps, binary=True)
 
 
 def _shuffled(col: np.ndarray, arm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -265,12 +260,10 @@ def search_column(cal: Calibrator, s: State, j: int, rng: np.random.Generator, i
     """Improve column j in place (annealing, then polishing); returns the column's final cost.
     `km_guard(j, remove, add)` may veto a move (for a column that defines Kaplan–Meier curves)."""
     if iterations > 0:
-        before = float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0])
+        cost_of = ColumnCost(cal, s, j)
         col = anneal_column(cal, s, j, rng, iterations, km_guard)
-        old = s.X[:, j].copy()
-        s.X[:, j] = col
-        if float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0]) > before:  # keep the better of the two
-            s.X[:, j] = old
+        if float(cost_of(col[:, None])[0][0]) <= float(cost_of(s.X[:, [j]])[0][0]):  # keep the better of the two
+            s.X[:, j] = col
     return polish_column(cal, s, j, POLISH_STEPS, km_guard)
 
 

@@ -2,7 +2,8 @@
 
 Used by the calibration report and the tests. KM and Cox use the fast kernels; when the project's
 reference implementations (`analysis.stats.km`, `analysis.stats.cox`) are importable they are used instead,
-so the report states what the real pipeline would compute.
+so the report states what the real pipeline would compute. Contingency-table p-values and Wald p come from the
+pipeline's own `analysis.stats.contingency` and `analysis.stats.distributions`.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, fisher_exact
 
+from analysis.stats.contingency import expected_counts, fisher_exact, pearson_chi2
+from analysis.stats.distributions import norm_sf
 from paperlock.cohort.fast_survival import Z95, cox_multi, cox_uni, km_median_spss
 from paperlock.cohort.quantile_values import quantile_type7, rank_test_p
 
@@ -105,7 +107,7 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
                 s[f"baseline.{var}.{lvl}.{g}.pct"] = 100.0 * k / m.sum()
         table = np.array([[int((c[masks[g]] == lvl).sum()) for lvl in levels] for g in ("tki", "tki_ici")])
         table = table[:, table.sum(axis=0) > 0]
-        s[f"baseline.{var}.p"] = float(chi2_contingency(table, correction=False)[1]) if table.shape[1] > 1 else 1.0
+        s[f"baseline.{var}.p"] = pearson_chi2(table).p if table.shape[1] > 1 else 1.0
     for var, cfg in settings["continuous"].items():
         v = df[cfg["column"]].to_numpy(dtype=float)
         for g, m in masks.items():
@@ -180,12 +182,10 @@ def measure(df: pd.DataFrame, settings: dict[str, Any], cuts: dict[str, float],
 
 
 def _put_cox(s: dict[str, float], base: str, beta: float, se: float) -> None:
-    from scipy.stats import norm  # noqa: PLC0415
-
     s[base + ".hr"] = float(np.exp(beta))
     s[base + ".ci_lower"] = float(np.exp(beta - Z95 * se))
     s[base + ".ci_upper"] = float(np.exp(beta + Z95 * se))
-    s[base + ".p"] = float(2 * norm.sf(abs(beta / se))) if se > 0 else float("nan")
+    s[base + ".p"] = float(2 * norm_sf(abs(beta / se))) if se > 0 else float("nan")
 
 
 def _rank_p(a: np.ndarray, b: np.ndarray) -> float:
@@ -206,8 +206,6 @@ def _two_by_two_p(hit: np.ndarray, in_a: np.ndarray, fisher: bool | None = False
     if table[:, 0].sum() == 0 or table[:, 1].sum() == 0:
         return 1.0
     if fisher is None:
-        counts = table if rule == "observed" else chi2_contingency(table, correction=False)[3]
+        counts = table if rule == "observed" else expected_counts(table)
         fisher = bool((counts < 5).any())
-    if fisher:
-        return float(fisher_exact(table)[1])
-    return float(chi2_contingency(table, correction=False)[1])
+    return fisher_exact(table).p if fisher else pearson_chi2(table).p
