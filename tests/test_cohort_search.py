@@ -162,3 +162,101 @@ def test_a_move_may_not_stack_more_events_on_a_day_than_the_limit() -> None:
     s.os[0] = 9
     assert not _ties_allowed(search, ("event", 2, 3))  # os day 9: three events
     assert _ties_allowed(SimpleNamespace(cal=SimpleNamespace(max_ties=None), s=s), ("event", 2, 3))
+
+
+@pytest.mark.parametrize("kind", ["pfs", "os", "event", "km", "km_exchange", "exchange_regimen", "slide_pfs",
+                                  "slide_os"])
+def test_arm_stage_moves_only_its_patients(calibrator: Calibrator, kind: str) -> None:
+    """In a stage that fits one arm's curves (`Search.movable`), no move changes another arm's patients' times;
+    an event move keeps the cohort's number of events."""
+    from paperlock.cohort.calibrate import _propose
+
+    cal = calibrator
+    rng = np.random.default_rng(21)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    search = Search(cal, state, use_multi=False, uni_cols=[0])
+    search.movable = np.flatnonzero(cal.design.arm == "tki")
+    other = cal.design.arm != "tki"
+    proposed = 0
+    for _ in range(200):
+        pfs, os_, events = state.pfs.copy(), state.os.copy(), int(state.event.sum())
+        undo = _propose(kind, search, rng, [], [])
+        if undo is None:
+            continue
+        proposed += 1
+        assert (state.pfs[other] == pfs[other]).all() and (state.os[other] == os_[other]).all()
+        assert int(state.event.sum()) == events and (state.pfs <= state.os).all()
+        _undo(state, undo)
+    assert proposed > 0 or kind in ("km", "km_exchange")
+
+
+@pytest.mark.parametrize(("median", "lower", "upper", "symmetric"), [
+    ("7.50", "3.19", "11.80", False),  # the lower side one printed unit longer: no half-width gives both bounds
+    ("7.50", "3.20", "11.81", False),  # the upper side one unit longer: only h = 4.305 exactly gives both
+    ("7.50", "3.20", "11.80", True),
+    ("7.50", "3.195", "11.805", True),
+    ("3.63", "2.39", "4.86", False),
+])
+def test_km_interval_symmetry_under_half_up_rounding(median: str, lower: str, upper: str, symmetric: bool) -> None:
+    """SPSS prints median ± h rounded half up; an interval counts as symmetric only if a range of h gives both
+    printed bounds (checked against a fine grid of h)."""
+    from types import SimpleNamespace
+
+    from paperlock.cohort.calibrate import km_interval_symmetric
+
+    entries = [SimpleNamespace(key=f"km.os.regimen.x.{s}", value=float(v), decimals=len(v.split(".")[1]))
+               for s, v in (("median", median), ("ci_lower", lower), ("ci_upper", upper))]
+    assert km_interval_symmetric(SimpleNamespace(all_entries=entries), "km.os.regimen.x", 30.0) is symmetric
+
+    def half_up(x: np.ndarray, v: str) -> np.ndarray:
+        unit = 10 ** len(v.split(".")[1])
+        return np.floor(x * unit + 0.5) / unit
+
+    m = round(float(median) * 30) / 30
+    hs = np.arange(0.0, 10.0, 1e-5)
+    hits = (half_up(m - hs, lower) == float(lower)) & (half_up(m + hs, upper) == float(upper))
+    assert bool(hits.any()) is symmetric
+
+
+def test_km_phase_result_does_not_depend_on_worker_processes(calibrator: Calibrator,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage's independent runs may go to two processes; each is seeded and the best is chosen by (failures,
+    cost, order), so one process and two give the same survival times, events and covariates."""
+    from paperlock.cohort.calibrate import km_phase
+    from paperlock.cohort.progress import Progress
+
+    cal = calibrator
+    cols = [cal.col["arm_tki_ici"], cal.col["afp_gt400"]]
+    out = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("PAPERLOCK_COHORT_WORKERS", workers)
+        rng = np.random.default_rng(3)
+        state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+        km_phase(cal, state, rng, 400, cols, Progress(enabled=False))
+        out.append(state)
+    a, b = out
+    for name in ("pfs", "os", "event", "X"):
+        assert (getattr(a, name) == getattr(b, name)).all(), name
+    assert (a.pfs <= a.os).all()
+
+
+def test_joint_phase_never_lowers_the_cox_numbers_met(calibrator: Calibrator) -> None:
+    """The joint (multivariable) phase's guard: after its swaps, the univariable rows on the record's side of the
+    entry threshold and the Cox numbers within their tier (univariable + multivariable, from fresh fits) are at
+    least what they were, while the multivariable cost falls."""
+    from paperlock.cohort.calibrate import ENDPOINTS as EPS
+    from paperlock.cohort.calibrate import POPULATIONS, anneal
+    from paperlock.cohort.progress import Progress
+
+    cal = calibrator
+    rng = np.random.default_rng(17)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    keys = [(p, e) for p in POPULATIONS for e in EPS]
+    start = Search(cal, state, use_multi=True, uni_cols=None)
+    before, multi_before = start.uni_met(keys), sum(start.multi.values())
+    anneal(start, rng, 300, {"swap": 3, "flip": 1}, Progress(enabled=False), t0=0.5, t1=0.002, protect_km=True,
+           protect_uni=True)
+    end = Search(cal, state, use_multi=True, uni_cols=None)
+    after = end.uni_met(keys)
+    assert after[0] >= before[0] and after[1] >= before[1]
+    assert sum(end.multi.values()) < multi_before

@@ -7,22 +7,26 @@ damped, so the search still centres the value). Three phases, each with a fixed 
 seed):
 
 1. `km`: simulated annealing of times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the
-   arm/AFP Cox rows, in stages from the outside in (`KM_STAGES`): the overall curves, then the arms (mostly
-   by exchanging patients' survival across arms, which leaves the overall curves as they are), then the
-   regimens and AFP curves (exchanges between regimens of one arm, AFP swaps), then every curve at a low
-   temperature, then the AFP curves alone. A stage's locked curves may not lose a met number. Besides random
-   moves, targeted moves put a failing curve's median event (or its event nearest the target day) on the
-   target day, move the events at the ends of its density estimate (u, l) towards the SE the printed CI
-   needs, or exchange such an event with another regimen's (arm's) patient whose event is where the curve
-   needs one; slides move a patient between its regimen neighbours (the regimen curve keeps its numbers).
-   Each curve's cost includes how far S is from crossing 0.5 on the target day, so the search has a slope
-   where the median itself does not move, and each number is weighted by how many record entries print it
-   (an arm median printed in the abstract, Table 2 and the text counts three times). A curve whose printed
-   median is excluded but whose CI is kept gets the CI's midpoint as a search-only median;
+   arm/AFP Cox rows, one arm at a time (`KM_STAGES`): the TKI arm's curve and its regimens' curves together
+   (only TKI patients move), then the TKI-ICI arm's, its regimens' and the overall curves (only TKI-ICI
+   patients move; the TKI curves may not lose a met number), then the AFP curves, then every curve at a low
+   temperature. An arm's curve is the union of its regimens' curves, so the two are fitted together: fitted
+   one after the other, the arm's times leave no partition into regimens that meets the regimen numbers. Each
+   of the first two stages is several independent seeded runs from the same start (on two processes), of
+   which the best is kept, each ended by a greedy polish of single-day shifts. Besides random moves, targeted
+   moves put a failing curve's median event (or its event nearest the target day) on the target day, move
+   the events at the ends of its density estimate (u, l) towards the SE the printed CI needs, or exchange
+   such an event with another regimen's patient whose event is where the curve needs one; slides move a
+   patient between its regimen neighbours (the regimen curve keeps its numbers). Each curve's cost includes
+   how far S is from crossing 0.5 on the target day, so the search has a slope where the median itself does
+   not move, and each number is weighted by how many record entries print it (an arm median printed in the
+   abstract, Table 2 and the text counts three times). A curve whose printed median is excluded but whose CI
+   is kept gets the CI's midpoint as a search-only median;
 2. `cox_uni`: times fixed, each covariate's column searched on its own against its univariable rows
    (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
-3. `joint`: covariate swaps against the multivariable models, never letting a met KM number or a met
-   univariable row fail again.
+3. `joint`: covariate swaps against the multivariable models; no move may add a KM failure, lower the number
+   of univariable numbers within their tier, or put a univariable row on the other side of the entry threshold
+   than the record's p (`Search.uni_met`).
 
 Only the parts a move touches are recomputed (curves holding the patient, Cox fits of one column).
 """
@@ -30,10 +34,13 @@ Only the parts a move touches are recomputed (curves holding the patient, Cox fi
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
 from paperlock.cohort.cox_search import fit_costs, univariable_phase
 from paperlock.cohort.design import ARMS, Design
@@ -103,8 +110,12 @@ def implied_medians(targets: list[KMTarget], month_days: float) -> list[KMTarget
 
 
 def km_interval_symmetric(record: Record, base: str, month_days: float) -> bool:
-    """True when some SE puts both printed bounds at the median ± z·SE to rounding (SPSS prints a symmetric
-    interval), with the median an exact number of days (the printed median rounded to a whole day / month)."""
+    """True when some half-width h rounds median - h and median + h to the printed bounds (SPSS prints the
+    median ± z·SE, rounding half up), with the median an exact number of days (the printed median rounded to a
+    whole day / month). With a = median - lower and b = upper - median, the bounds need h in
+    (a - δl, a + δl] and [b - δu, b + δu) (δ: half a printed unit). These meet in an interval only when
+    |a - b| < δl + δu; at |a - b| = δl + δu they share at most one point (h = 4.305 exactly for REG mOS
+    3.19–11.80 about 7.50), which a computed SE does not hit, so such an interval is not symmetric."""
     vals = {}
     for e in record.all_entries:
         if e.key.startswith(base + ".") and e.key.rsplit(".", 1)[1] in KM_STATS:
@@ -113,7 +124,8 @@ def km_interval_symmetric(record: Record, base: str, month_days: float) -> bool:
         return False
     median = round(vals["median"].value * month_days) / month_days
     slack = sum(0.5 * 10.0 ** -vals[s].decimals for s in ("ci_lower", "ci_upper"))
-    return abs(vals["ci_lower"].value + vals["ci_upper"].value - 2 * median) <= slack + 1e-9
+    a, b = median - vals["ci_lower"].value, vals["ci_upper"].value - median
+    return abs(a - b) < slack - 1e-9
 
 
 def cox_targets(record: Record, settings: dict[str, Any], cov_names: list[str]) -> list[CoxTarget]:
@@ -281,20 +293,21 @@ class Calibrator:
         return self.w_uni * fit_costs(fit, t, tol, p, side, thr)
 
     def multi_cost(self, s: State, pop: str, ep: str, beta0: np.ndarray | None = None,
-                   steps: int = 12) -> tuple[float, np.ndarray]:
+                   steps: int = 12) -> tuple[float, np.ndarray, int]:
+        """(cost, coefficients, numbers within their tier) of one multivariable model."""
         covs = self.multi_sets[(pop, ep)]
         mask = self.pop_mask[pop]
         cols = [self.col[c] for c in covs]
         fit = cox_multi(s.time(ep)[mask].astype(float), s.event[mask], s.X[mask][:, cols], beta0=beta0,
                         steps=steps)
         if (pop, ep) not in self.multi_t:
-            return 0.0, fit.beta
+            return 0.0, fit.beta, 0
         t, tol = self.multi_t[(pop, ep)]
         se = np.where(np.isfinite(fit.se), fit.se, 50.0)
         b = np.clip(fit.beta, -8, 8)
         vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
         c = np.where(np.isnan(t), 0.0, term(np.nan_to_num(vals - t), tol))
-        return self.w_multi * float(c.sum()), fit.beta
+        return self.w_multi * float(c.sum()), fit.beta, int((np.abs(vals - t) <= tol).sum())
 
 
 class Search:
@@ -304,55 +317,82 @@ class Search:
         self.cal, self.s = cal, state
         self.use_multi = use_multi
         self.uni_cols = uni_cols  # restrict univariable targets to these columns (phase 1)
+        self.movable = np.arange(cal.design.n)  # the patients whose survival moves may change
+        self.slidable: np.ndarray | None = None  # the patients slides may move (None: the movable ones)
         self.km: dict = {}
         self.km_fail: dict = {}
         self.km_med: dict = {}
         self.uni: dict = {}
         self.uni_beta: dict = {}
+        self.uni_se: dict = {}
         self.multi: dict = {}
         self.multi_beta: dict = {}
+        self.multi_met: dict = {}
         for key in cal.curves:
             self.km[key], self.km_fail[key], self.km_med[key] = cal.km_cost(state, key)
         for pop in POPULATIONS:
             for ep in ENDPOINTS:
                 self._refit_uni(pop, ep, full=True)
                 if use_multi and (pop, ep) in cal.multi_sets:
-                    self.multi[(pop, ep)], self.multi_beta[(pop, ep)] = cal.multi_cost(state, pop, ep)
+                    self.multi[(pop, ep)], self.multi_beta[(pop, ep)], self.multi_met[(pop, ep)] = \
+                        cal.multi_cost(state, pop, ep)
 
     def _refit_uni(self, pop: str, ep: str, full: bool = False) -> None:
         m = len(self.cal.cov_names)
         if full:
             self.uni[(pop, ep)] = np.zeros(m)
             self.uni_beta[(pop, ep)] = np.zeros(m)
-        cols = np.arange(m) if self.uni_cols is None else np.array(self.uni_cols)
+            self.uni_se[(pop, ep)] = np.full(m, np.inf)
+        cols = np.arange(m) if self.uni_cols is None else np.array(self.uni_cols, dtype=int)
+        if not len(cols):
+            return
         fit = self.cal.uni_fit(self.s, pop, ep, cols=cols, beta0=self.uni_beta[(pop, ep)][cols],
                                steps=12 if full else 4)
         self.uni[(pop, ep)][cols] = self.cal.uni_cost_from(fit, pop, ep, cols=cols)
         self.uni_beta[(pop, ep)][cols] = fit.beta
+        self.uni_se[(pop, ep)][cols] = fit.se
 
     def total(self) -> float:
         t = sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
         return t + sum(self.multi.values())
 
-    def uni_failures(self, keys) -> int:
-        """Univariable columns off target (a column's cost reaches 1 once one of its numbers leaves its tier)."""
-        return int(sum(int((self.uni[k] >= self.cal.w_uni).sum()) for k in keys))
+    def uni_met(self, keys) -> tuple[int, int]:
+        """(univariable rows on the record's side of the multivariable entry threshold, Cox numbers within their
+        tier: univariable over the fits `keys`, plus every multivariable model's): what the joint phase may not
+        lower. A swap may trade a univariable number for a multivariable one, never lose one overall."""
+        cal = self.cal
+        thr = float(cal.settings["multivariable_p_threshold"])
+        sides = met = 0
+        for k in keys:
+            b, se = self.uni_beta[k], self.uni_se[k]
+            if self.uni_cols is not None:
+                b, se = b[self.uni_cols], se[self.uni_cols]
+            t, tol, side = cal.uni_t[k], cal.uni_tol[k], cal.uni_side[k]
+            if self.uni_cols is not None:
+                t, tol, side = t[:, self.uni_cols], tol[:, self.uni_cols], side[self.uni_cols]
+            with np.errstate(invalid="ignore", over="ignore"):
+                vals = np.exp(np.vstack([b, b - Z95 * se, b + Z95 * se]))
+                met += int((np.abs(vals - t) <= tol).sum())  # nan targets compare False
+                p = 2 * ndtr(-np.abs(b) / se)
+            sides += int(((p < thr) == (side == 1.0))[np.isfinite(side)].sum())
+        return sides, met + sum(self.multi_met.values())
 
     def km_failures(self) -> int:
         return int(sum(self.km_fail.values()))
 
     def snapshot(self, keys_km, uni_keys, multi_keys) -> tuple:
         return ({k: (self.km[k], self.km_fail[k], self.km_med[k]) for k in keys_km},
-                {k: (self.uni[k].copy(), self.uni_beta[k].copy()) for k in uni_keys},
-                {k: (self.multi[k], self.multi_beta[k].copy()) for k in multi_keys if k in self.multi})
+                {k: (self.uni[k].copy(), self.uni_beta[k].copy(), self.uni_se[k].copy()) for k in uni_keys},
+                {k: (self.multi[k], self.multi_beta[k].copy(), self.multi_met[k]) for k in multi_keys
+                 if k in self.multi})
 
     def restore(self, snap: tuple) -> None:
         for k, (c, f, m) in snap[0].items():
             self.km[k], self.km_fail[k], self.km_med[k] = c, f, m
-        for k, (c, b) in snap[1].items():
-            self.uni[k], self.uni_beta[k] = c, b
-        for k, (c, b) in snap[2].items():
-            self.multi[k], self.multi_beta[k] = c, b
+        for k, (c, b, se) in snap[1].items():
+            self.uni[k], self.uni_beta[k], self.uni_se[k] = c, b, se
+        for k, (c, b, met) in snap[2].items():
+            self.multi[k], self.multi_beta[k], self.multi_met[k] = c, b, met
 
     def recompute(self, keys_km, uni_keys, multi_keys, cols: list[int] | None = None) -> None:
         for k in keys_km:
@@ -369,10 +409,11 @@ class Search:
                     c = c * np.isin(cidx, self.uni_cols)
                 self.uni[(pop, ep)][cidx] = c
                 self.uni_beta[(pop, ep)][cidx] = fit.beta
+                self.uni_se[(pop, ep)][cidx] = fit.se
         if self.use_multi:
             for k in multi_keys:
                 if k in self.multi:
-                    self.multi[k], self.multi_beta[k] = self.cal.multi_cost(
+                    self.multi[k], self.multi_beta[k], self.multi_met[k] = self.cal.multi_cost(
                         self.s, k[0], k[1], beta0=self.multi_beta[k], steps=4)
 
 
@@ -405,7 +446,7 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
         snap = search.snapshot(keys_km, uni_keys, multi_keys)
         fails_before = sum(search.km_fail[k] for k in keys_km)
         locked_before = {k: search.km_fail[k] for k in keys_km if locked and k in locked}
-        uni_before = search.uni_failures(uni_keys) if protect_uni else 0
+        uni_before = search.uni_met(uni_keys) if protect_uni else (0, 0)
         search.recompute(keys_km, uni_keys, multi_keys, cols)
         new = search.total()
         delta = new - current
@@ -414,7 +455,7 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
             ok = False
         if ok and any(search.km_fail[k] > f for k, f in locked_before.items()):
             ok = False
-        if ok and protect_uni and search.uni_failures(uni_keys) > uni_before:
+        if ok and protect_uni and any(a < b for a, b in zip(search.uni_met(uni_keys), uni_before, strict=True)):
             ok = False
         if ok:
             current = new
@@ -426,6 +467,48 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
             progress.update(iter=f"{it}/{iterations}", cost=current, km_fail=search.km_failures(),
                             accepted=accepted)
     progress.done(iter=iterations, cost=search.total(), km_fail=search.km_failures(), accepted=accepted)
+
+
+POLISH_SHIFTS = np.array([d for k in (1, 2, 3, 4, 5, 6, 8, 10, 13, 16, 20, 25, 30, 40, 50, 65) for d in (-k, k)])
+
+
+def km_polish(search: Search, rng: np.random.Generator, rounds: int, progress: Progress) -> None:
+    """Greedy descent after annealing: every movable patient's PFS or OS day tried at fixed shifts (in a random
+    order); a shift that lowers the cost without a new failure on the curves it touches (or on a locked curve)
+    is kept. Repeated while a round still improves, at most `rounds` times. It turns near misses (a bound
+    0.001 outside its rounding interval) into hits that random moves rarely find."""
+    s = search.s
+    current = search.total()
+    kept = 0
+    for r in range(rounds):
+        improved = False
+        for ep in ENDPOINTS:
+            times = s.time(ep)
+            for i in rng.permutation(search.movable):
+                for shift in rng.permutation(POLISH_SHIFTS):
+                    old = int(times[i])
+                    new = old + int(shift)
+                    if not 1 <= new <= MAX_DAYS or (ep == "pfs" and new > s.os[i]) or (ep == "os" and new < s.pfs[i]):
+                        continue
+                    times[i] = new
+                    undo = ("time", ep, int(i), old)
+                    if not _ties_allowed(search, undo):
+                        times[i] = old
+                        continue
+                    keys_km, uni_keys, multi_keys, cols = _affected(search, "time", undo)
+                    snap = search.snapshot(keys_km, uni_keys, multi_keys)
+                    fails = {k: search.km_fail[k] for k in keys_km}
+                    search.recompute(keys_km, uni_keys, multi_keys, cols)
+                    total = search.total()
+                    worse = any(search.km_fail[k] > f for k, f in fails.items())
+                    if total < current - 1e-9 and not worse:
+                        current, improved, kept = total, True, kept + 1
+                    else:
+                        times[i] = old
+                        search.restore(snap)
+        progress.update(polish=r + 1, cost=current, km_fail=search.km_failures(), kept=kept)
+        if not improved or search.km_failures() == 0:
+            break
 
 
 def _ties_allowed(search: Search, undo) -> bool:
@@ -442,13 +525,16 @@ def _ties_allowed(search: Search, undo) -> bool:
     return True
 
 
+def _pick(search: Search, rng: np.random.Generator) -> int:
+    return int(search.movable[rng.integers(len(search.movable))])
+
+
 def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, range_cols):
     s, d = search.s, search.cal.design
-    n = d.n
     if kind == "km":
         return _propose_km(search, rng)
     if kind in ("pfs", "os"):
-        i = int(rng.integers(n))
+        i = _pick(search, rng)
         arr = s.pfs if kind == "pfs" else s.os
         old = int(arr[i])
         small = rng.random() < 0.5
@@ -468,12 +554,14 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
         return _propose_slide(search, rng, kind.split("_", 1)[1])
     if kind.startswith("exchange"):
         return _propose_exchange(search, rng, kind)
-    if kind == "event":
-        ev = np.flatnonzero(s.event == 1)
-        ce = np.flatnonzero(s.event == 0)
-        if not len(ev) or not len(ce):
+    if kind == "event":  # a movable patient's event flag changes; another patient's changes back (51 stay 51)
+        i = _pick(search, rng)
+        other = np.flatnonzero(s.event != s.event[i])
+        if not len(other):
             return None
-        i, j = int(ev[rng.integers(len(ev))]), int(ce[rng.integers(len(ce))])
+        j = int(other[rng.integers(len(other))])
+        if s.event[i] == 0:
+            i, j = j, i
         s.event[i], s.event[j] = 0, 1
         return ("event", i, j)
     if kind == "swap":
@@ -493,7 +581,7 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
             return None
         c = range_cols[int(rng.integers(len(range_cols)))]
         cov = d.covariates[c]
-        i = int(rng.integers(n))
+        i = int(rng.integers(d.n))
         a = d.arm[i]
         k = int(s.X[d.arm == a, c].sum()) + (1 if s.X[i, c] == 0 else -1)
         tot = int(s.X[:, c].sum()) + (1 if s.X[i, c] == 0 else -1)
@@ -538,7 +626,7 @@ def _propose_km(search: Search, rng: np.random.Generator):
             return None
         who, new = end
         new += int(rng.integers(-1, 2))
-    cand = np.flatnonzero(mask & (s.event == 1) & (times == who))
+    cand = np.intersect1d(np.flatnonzero(mask & (s.event == 1) & (times == who)), search.movable)
     if not len(cand):
         return None
     i = int(cand[rng.integers(len(cand))])
@@ -589,11 +677,12 @@ def _propose_km_exchange(search: Search, rng: np.random.Generator):
         who, want = end
     times = s.time(ep)
     mask = cal.curve_mask(s, strat, group)
-    mine = np.flatnonzero(mask & (s.event == 1) & (times == who))
+    mine = np.intersect1d(np.flatnonzero(mask & (s.event == 1) & (times == who)), search.movable)
     if strat == "regimen":
         pool = np.flatnonzero((d.arm == d.arm[mask][0]) & ~mask & (s.event == 1))
     else:
         pool = np.flatnonzero(~mask & (s.event == 1))
+    pool = np.intersect1d(pool, search.movable)
     if not len(mine) or not len(pool):
         return None
     dist = np.abs(times[pool] - want) + rng.random(len(pool))
@@ -608,7 +697,8 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
     u, l), so the regimen curve keeps its numbers unless the patient is one of those events, while the arm,
     overall and AFP curves see the patient interleave differently with the other regimens."""
     s, d = search.s, search.cal.design
-    i = int(rng.integers(d.n))
+    pool = search.movable if search.slidable is None else search.slidable
+    i = int(pool[rng.integers(len(pool))])
     times = s.time(ep)
     others = times[(d.regimen == d.regimen[i]) & (np.arange(d.n) != i)]
     old = int(times[i])
@@ -636,8 +726,7 @@ def _propose_exchange(search: Search, rng: np.random.Generator, kind: str):
     between arms (only the overall curves stay), `exchange_within` within a regimen (only the AFP curves and the
     Cox fits change). This moves a curve's median neighbourhood between nested curves."""
     s, d = search.s, search.cal.design
-    i = int(rng.integers(d.n))
-    rng.random()  # one draw per exchange, unused: the seeded stream, and so the committed cohort, depend on it
+    i = _pick(search, rng)
     if kind == "exchange_regimen":
         pool = np.flatnonzero((d.arm == d.arm[i]) & (d.regimen != d.regimen[i]))
     elif kind == "exchange_arm":
@@ -646,7 +735,7 @@ def _propose_exchange(search: Search, rng: np.random.Generator, kind: str):
         pool = np.flatnonzero(d.regimen == d.regimen[i])
     else:
         raise ValueError(kind)
-    pool = pool[pool != i]
+    pool = np.intersect1d(pool[pool != i], search.movable)
     if not len(pool):
         return None
     j = int(pool[rng.integers(len(pool))])
@@ -724,37 +813,96 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     return State(pfs, os_, event, X)
 
 
-STAGE_ROUNDS = 3  # the overall and arm stages are re-run (to this many rounds) while a number still fails
-KM_STAGES = (  # (name, stratifiers counted, moves, share of the iterations, start temperature, locked)
-    ("overall", {"overall"}, {"pfs": 4, "os": 4, "event": 1, "km": 3}, 0.08, 3000.0, set()),
-    ("arms", {"overall", "arm"},
-     {"exchange_arm": 4, "km_exchange": 2, "pfs": 2, "os": 2, "event": 1, "km": 2}, 0.17, 300.0, {"overall"}),
-    ("regimens and AFP", None, {"exchange_regimen": 4, "km_exchange": 3, "exchange_within": 1, "swap": 1,
-                                "pfs": 2, "os": 2, "event": 0.5, "km": 2}, 0.45, 300.0, {"overall", "arm"}),
-    ("all curves", None, {"exchange_regimen": 3, "km_exchange": 2, "exchange_within": 1, "swap": 1, "pfs": 3,
-                          "os": 3, "event": 0.5, "km": 3, "slide_pfs": 1, "slide_os": 1}, 0.2, 30.0, set()),
-    ("AFP curves", None, {"swap": 3, "exchange_within": 2}, 0.1, 30.0, {"overall", "arm", "regimen"}),
+POLISH_ROUNDS = 6  # greedy rounds after each annealing round of a stage with fixed curves
+STAGE_ROUNDS = 3  # a stage with a fixed set of curves is re-run (to this many rounds) while a number still fails
+_ALL_MOVES = {"exchange_regimen": 3, "km_exchange": 2, "exchange_within": 1, "swap": 1, "pfs": 3, "os": 3,
+              "event": 0.5, "km": 3, "slide_pfs": 1, "slide_os": 1}
+_TKI = frozenset({"tki", "reg", "sor"})
+_TKI_ICI = frozenset({"tki_ici", "reg_ici", "sor_ici", "oth_ici"})
+
+
+@dataclass(frozen=True)
+class KMStage:
+    """One annealing stage of the Kaplan–Meier phase."""
+
+    name: str
+    groups: frozenset | None  # the curves (by group) the cost counts; None: all
+    arm: str | None  # the arm whose patients' survival moves change; None: any patient
+    moves: dict[str, float]  # move kind -> weight
+    share: float  # share of the phase's iterations
+    t0: float  # start temperature
+    locked: frozenset = frozenset()  # curves (by group) whose failures may not grow
+    rounds: int = STAGE_ROUNDS  # re-run (cooler) while a counted number still fails
+    restarts: int = 1  # independent annealing runs per round from the same start (the best is kept)
+    slide_all: bool = False  # slides may move any patient (a slide keeps every regimen curve)
+    uni: bool = False  # count the arm and AFP univariable Cox rows
+
+
+KM_STAGES = (
+    KMStage("TKI arm and its regimens", _TKI, "tki",
+            {"pfs": 3, "os": 3, "event": 1, "km": 3, "exchange_regimen": 2, "km_exchange": 1, "slide_pfs": 1,
+             "slide_os": 1}, 0.25, 3000.0, rounds=1, restarts=4),
+    KMStage("TKI-ICI arm, its regimens and all patients", _TKI | _TKI_ICI | {"all"}, "tki_ici",
+            {"pfs": 3, "os": 3, "event": 1, "km": 3, "exchange_regimen": 2, "km_exchange": 1, "slide_pfs": 1,
+             "slide_os": 1}, 0.45, 3000.0, _TKI, rounds=1, restarts=6),
+    KMStage("AFP curves", None, None, {"swap": 3, "exchange_within": 2, "slide_pfs": 1, "slide_os": 1}, 0.18, 30.0,
+            _TKI | _TKI_ICI | {"all"}, rounds=1, restarts=2, uni=True),
+    KMStage("all curves", None, None, _ALL_MOVES, 0.1, 30.0, rounds=1, restarts=2, uni=True),
 )
 
 
 def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations: int, cols: list[int],
              progress: Progress) -> None:
-    """Survival times, events and AFP > 400 against the Kaplan–Meier targets, from the outside in: the overall
-    curves first; then the arms, mostly by exchanging patients' survival across arms (the overall curves do
-    not move); then regimens and the AFP curves, by exchanges between regimens of one arm (arm and overall
-    curves stay put), AFP swaps and exchanges within a regimen (only the AFP curves move); last, every curve
-    at a low temperature with all moves, then the AFP curves alone. A stage's locked curves may not lose a met
-    number; after the first stage no move may add failures to the curves it touches."""
-    for stage, (name, strata, moves, share, t0, locked_strata) in enumerate(KM_STAGES):
-        progress.stage(f"survival times vs Kaplan–Meier targets: {name}")
-        cal.active = None if strata is None else {k for k in cal.curves if k[1] in strata}
-        for r in range(STAGE_ROUNDS if strata is not None else 1):  # an outer stage must end with all met
-            search = Search(cal, state, use_multi=False, uni_cols=cols)
-            if search.km_failures() == 0:
+    """Survival times, events and AFP > 400 against the Kaplan–Meier targets, stage by stage (`KM_STAGES`, see
+    the module docstring). A stage with a fixed set of curves keeps the best of its independent runs."""
+    for st in KM_STAGES:
+        progress.stage(f"survival times vs Kaplan–Meier targets: {st.name}")
+        cal.active = None if st.groups is None else {k for k in cal.curves if k[2] in st.groups}
+        locked = {k for k in cal.curves if k[2] in st.locked}
+        for r in range(st.rounds):
+            if _stage_search(cal, state, st, cols).km_failures() == 0:
                 break
-            anneal(search, rng, max(1, int(iterations * share)), moves, progress, t0=t0 / 10**r, t1=0.05,
-                   protect_km=stage > 0, locked={k for k in cal.curves if k[1] in locked_strata})
+            jobs = [(cal, state, st, cols, locked, int(seed), max(1, int(iterations * st.share)), st.t0 / 10**r)
+                    for seed in rng.integers(2**63, size=st.restarts)]
+            results = _run_all(jobs)  # independent runs from the same start; the best is kept
+            score, best = min(results, key=lambda x: x[0])
+            for name in ("pfs", "os", "event", "X"):
+                getattr(state, name)[...] = getattr(best, name)
+            progress.done(runs=len(results), best_fail=score[0], best_cost=score[1],
+                          fails=",".join(str(x[0][0]) for x in results))
     cal.active = None
+
+
+def _stage_run(job: tuple) -> tuple[tuple[int, float], State]:
+    """One annealing run (and polish) of a stage from a copy of the start state: ((failures, cost), state)."""
+    cal, state, st, cols, locked, seed, iterations, t0 = job
+    trial = state.copy()
+    search = _stage_search(cal, trial, st, cols)
+    sub = np.random.default_rng(seed)
+    quiet = Progress(enabled=False)
+    anneal(search, sub, iterations, st.moves, quiet, t0=t0, t1=0.05, protect_km=st.groups is None, locked=locked)
+    if st.groups is not None and search.km_failures():
+        km_polish(search, sub, POLISH_ROUNDS, quiet)
+    return (search.km_failures(), search.total()), trial
+
+
+def _run_all(jobs: list[tuple]) -> list[tuple[tuple[int, float], State]]:
+    """The stage's runs, on PAPERLOCK_COHORT_WORKERS processes (default 2). Each run is seeded and the best is
+    chosen by (failures, cost, order), so the result does not depend on the number of processes."""
+    workers = min(int(os.environ.get("PAPERLOCK_COHORT_WORKERS", "2")), len(jobs))
+    if workers <= 1:
+        return [_stage_run(j) for j in jobs]
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        return pool.map(_stage_run, jobs, chunksize=1)
+
+
+def _stage_search(cal: Calibrator, state: State, st: KMStage, cols: list[int]) -> Search:
+    search = Search(cal, state, use_multi=False, uni_cols=cols if st.uni else [])
+    if st.arm is not None:
+        search.movable = np.flatnonzero(cal.design.arm == st.arm)
+    if st.slide_all:
+        search.slidable = np.arange(cal.design.n)
+    return search
 
 
 def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: dict[str, int],
