@@ -813,8 +813,7 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     return State(pfs, os_, event, X)
 
 
-POLISH_ROUNDS = 6  # greedy rounds after each annealing round of a stage with fixed curves
-STAGE_ROUNDS = 3  # a stage with a fixed set of curves is re-run (to this many rounds) while a number still fails
+POLISH_ROUNDS = 6  # greedy rounds after the annealing of a stage with fixed curves
 _ALL_MOVES = {"exchange_regimen": 3, "km_exchange": 2, "exchange_within": 1, "swap": 1, "pfs": 3, "os": 3,
               "event": 0.5, "km": 3, "slide_pfs": 1, "slide_os": 1}
 _TKI = frozenset({"tki", "reg", "sor"})
@@ -832,8 +831,7 @@ class KMStage:
     share: float  # share of the phase's iterations
     t0: float  # start temperature
     locked: frozenset = frozenset()  # curves (by group) whose failures may not grow
-    rounds: int = STAGE_ROUNDS  # re-run (cooler) while a counted number still fails
-    restarts: int = 1  # independent annealing runs per round from the same start (the best is kept)
+    restarts: int = 1  # independent annealing runs from the same start (the best is kept)
     slide_all: bool = False  # slides may move any patient (a slide keeps every regimen curve)
     uni: bool = False  # count the arm and AFP univariable Cox rows
 
@@ -841,13 +839,13 @@ class KMStage:
 KM_STAGES = (
     KMStage("TKI arm and its regimens", _TKI, "tki",
             {"pfs": 3, "os": 3, "event": 1, "km": 3, "exchange_regimen": 2, "km_exchange": 1, "slide_pfs": 1,
-             "slide_os": 1}, 0.25, 3000.0, rounds=1, restarts=4),
+             "slide_os": 1}, 0.25, 3000.0, restarts=4),
     KMStage("TKI-ICI arm, its regimens and all patients", _TKI | _TKI_ICI | {"all"}, "tki_ici",
             {"pfs": 3, "os": 3, "event": 1, "km": 3, "exchange_regimen": 2, "km_exchange": 1, "slide_pfs": 1,
-             "slide_os": 1}, 0.45, 3000.0, _TKI, rounds=1, restarts=6),
+             "slide_os": 1}, 0.45, 3000.0, _TKI, restarts=6),
     KMStage("AFP curves", None, None, {"swap": 3, "exchange_within": 2, "slide_pfs": 1, "slide_os": 1}, 0.18, 30.0,
-            _TKI | _TKI_ICI | {"all"}, rounds=1, restarts=2, uni=True),
-    KMStage("all curves", None, None, _ALL_MOVES, 0.1, 30.0, rounds=1, restarts=2, uni=True),
+            _TKI | _TKI_ICI | {"all"}, restarts=2, uni=True),
+    KMStage("all curves", None, None, _ALL_MOVES, 0.1, 30.0, restarts=2, uni=True),
 )
 
 
@@ -859,28 +857,29 @@ def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations
         progress.stage(f"survival times vs Kaplan–Meier targets: {st.name}")
         cal.active = None if st.groups is None else {k for k in cal.curves if k[2] in st.groups}
         locked = {k for k in cal.curves if k[2] in st.locked}
-        for r in range(st.rounds):
-            if _stage_search(cal, state, st, cols).km_failures() == 0:
-                break
-            jobs = [(cal, state, st, cols, locked, int(seed), max(1, int(iterations * st.share)), st.t0 / 10**r)
-                    for seed in rng.integers(2**63, size=st.restarts)]
-            results = _run_all(jobs)  # independent runs from the same start; the best is kept
-            score, best = min(results, key=lambda x: x[0])
-            for name in ("pfs", "os", "event", "X"):
-                getattr(state, name)[...] = getattr(best, name)
-            progress.done(runs=len(results), best_fail=score[0], best_cost=score[1],
-                          fails=",".join(str(x[0][0]) for x in results))
+        if _stage_search(cal, state, st, cols).km_failures() == 0:
+            progress.done(runs=0)
+            continue
+        jobs = [(cal, state, st, cols, locked, int(seed), max(1, int(iterations * st.share)))
+                for seed in rng.integers(2**63, size=st.restarts)]
+        results = _run_all(jobs)  # independent runs from the same start; the best is kept
+        score, best = min(results, key=lambda x: x[0])
+        for name in ("pfs", "os", "event", "X"):
+            getattr(state, name)[...] = getattr(best, name)
+        progress.done(runs=len(results), best_fail=score[0], best_cost=score[1],
+                      fails=",".join(str(x[0][0]) for x in results))
     cal.active = None
 
 
 def _stage_run(job: tuple) -> tuple[tuple[int, float], State]:
     """One annealing run (and polish) of a stage from a copy of the start state: ((failures, cost), state)."""
-    cal, state, st, cols, locked, seed, iterations, t0 = job
+    cal, state, st, cols, locked, seed, iterations = job
     trial = state.copy()
     search = _stage_search(cal, trial, st, cols)
     sub = np.random.default_rng(seed)
     quiet = Progress(enabled=False)
-    anneal(search, sub, iterations, st.moves, quiet, t0=t0, t1=0.05, protect_km=st.groups is None, locked=locked)
+    anneal(search, sub, iterations, st.moves, quiet, t0=st.t0, t1=0.05, protect_km=st.groups is None,
+           locked=locked)
     if st.groups is not None and search.km_failures():
         km_polish(search, sub, POLISH_ROUNDS, quiet)
     return (search.km_failures(), search.total()), trial
