@@ -86,3 +86,41 @@ def test_the_study_manuscript_tables_match_results():
     expected = expected_tables(loaded, results)
     assert cell_count(expected) > 500
     assert compare(expected, html_tables(html), "html") == []
+
+
+def test_p_values_carry_the_mark_of_their_test(mini_rendered: Path):
+    """A table whose p-values come from several tests marks each p with its test (the footnote names the marks);
+    a p shown with another test's mark is reported."""
+    from report.tables.style import TEST_MARKS
+
+    loaded, results = _load(mini_rendered)
+    html = (mini_rendered / "build" / "manuscript.html").read_text(encoding="utf-8")
+    expected = expected_tables(loaded, results)
+    marked = [(r, c, v) for r, row in enumerate(expected["table1"]) for c, v in row.cells.items()
+              if v and v[-1] in TEST_MARKS]
+    assert marked, "the mini study's Table 1 mixes tests"
+    marks = {v[-1] for _, _, v in marked}
+    assert len(marks) >= 2 and "p-values: " + TEST_MARKS[0] in html
+    row, col, cell = marked[0]
+    other = next(m for m in marks if m != cell[-1])
+    wrong = cell[:-1] + other
+    assert html.count(f">{cell}<") >= 1
+    mismatches = compare(expected, html_tables(html.replace(f">{cell}<", f">{wrong}<", 1)), "html")
+    assert [(m.table, m.row, m.column, m.rendered) for m in mismatches] == [("table1", row, col, wrong)]
+
+
+def test_one_test_means_no_marks():
+    import pandas as pd
+
+    from paperlock.results import Meta, Method, Results
+    from report.tables.style import mark_tests
+
+    meta = Meta(study="t", synthetic=True, spec_sha256="0", inputs={}, git_commit="0", packages={})
+    results = Results(meta=meta, methods={"test.a": Method(description="Test A", conventions={}),
+                                          "test.b": Method(description="Test B", conventions={})}, statistics={})
+    frame = pd.DataFrame({"label": ["x", "y"], "p": ["0.100", "0.200"]})
+    same, note = mark_tests(frame, {(0, "p"): "test.a", (1, "p"): "test.a"}, results)
+    assert list(same["p"]) == ["0.100", "0.200"] and note == "p-values: Test A."
+    marked, note = mark_tests(frame, {(0, "p"): "test.b", (1, "p"): "test.a"}, results)
+    assert list(marked["p"]) == ["0.100‡", "0.200†"] and note == "p-values: † Test A; ‡ Test B."
+    assert list(frame["p"]) == ["0.100", "0.200"]  # the input frame is left as it was

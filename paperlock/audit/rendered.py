@@ -17,6 +17,7 @@ import lxml.html
 from paperlock.results import Results
 from paperlock.spec import LoadedSpec, Spec
 from report import formatting as fmt
+from report.tables.style import TEST_MARKS
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,12 @@ class Mismatch:
 
 
 # ------------------------------------------------------------------------------------------- expected cells
+class _P(str):
+    """A formatted p-value that remembers the method it came from (for the table's test marks)."""
+
+    method: str | None = None
+
+
 class _Cells:
     def __init__(self, spec: Spec, results: Results) -> None:
         self.d, self.stats = spec.display, results.statistics
@@ -51,7 +58,11 @@ class _Cells:
         return f"{fmt.integer(self.v(prefix + '.n'))} ({fmt.num(self.v(prefix + '.pct'), self.d.pct_digits)})"
 
     def p(self, key: str) -> str:
-        return fmt.pvalue(self.v(key), self.d.p_digits) if key in self.stats else ""
+        if key not in self.stats:
+            return ""
+        cell = _P(fmt.pvalue(self.v(key), self.d.p_digits))
+        cell.method = self.stats[key].method if self.v(key) is not None else None
+        return cell
 
     def estimate(self, prefix: str, point: str, digits: int) -> str:
         s = self.stats[f"{prefix}.{point}"]
@@ -140,14 +151,32 @@ def _cox(spec: Spec, table, results: Results) -> list[ExpectedRow]:
     return rows
 
 
+def _with_test_marks(rows: list[ExpectedRow]) -> list[ExpectedRow]:
+    """A table whose p-values come from more than one test marks each with its test's symbol, in the order of
+    the sorted method ids (as the table's footnote lists them)."""
+    methods = sorted({v.method for r in rows for v in r.cells.values() if isinstance(v, _P) and v.method})
+    if len(methods) <= 1:
+        return rows
+    mark = {m: TEST_MARKS[i] for i, m in enumerate(methods)}
+    return [ExpectedRow(r.label, {c: v + mark[v.method] if isinstance(v, _P) and v.method else v
+                                  for c, v in r.cells.items()}) for r in rows]
+
+
 def expected_tables(loaded: LoadedSpec, results: Results) -> dict[str, list[ExpectedRow]]:
-    """Every manuscript table's body: row label and the formatted results in each column."""
+    """Every manuscript table's body: row label and the formatted results in each column (p-values marked by
+    test where a table uses several)."""
     spec = loaded.spec
     kinds = [(spec.baseline_tables, _baseline), (spec.survival_tables, _survival), (spec.outcome_tables, _outcome),
              (spec.graded_event_tables, _graded), (spec.cox_tables, _cox)]
+    marked = {_baseline, _outcome, _graded}
     builders = {t.id: (build, t) for tables, build in kinds for t in tables}
     order = list(spec.manuscript.tables) if spec.manuscript else list(builders)
-    return {tid: builders[tid][0](spec, builders[tid][1], results) for tid in order}
+    out = {}
+    for tid in order:
+        build, table = builders[tid]
+        rows = build(spec, table, results)
+        out[tid] = _with_test_marks(rows) if build in marked else rows
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ rendered

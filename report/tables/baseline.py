@@ -10,20 +10,22 @@ import pandas as pd
 from paperlock.results import Results
 from paperlock.spec import BaselineTable, Spec
 from report import formatting as fmt
-from report.tables.style import TableSpec, test_footnote
+from report.tables.style import TableSpec, mark_tests
 
 ALL = "all"
 
 
-def baseline_frame(spec: Spec, table: BaselineTable, results: Results) -> tuple[pd.DataFrame, list[int], set[str]]:
-    """Rows of formatted strings; returns (frame, indices of indented level rows, methods of the p-values)."""
+def baseline_frame(spec: Spec, table: BaselineTable,
+                   results: Results) -> tuple[pd.DataFrame, list[int], dict[tuple[int, str], str]]:
+    """Rows of formatted strings; returns (frame, indices of indented level rows, the method of each p-value
+    cell by (row, column))."""
     layout = results.tables[table.id]
     groups: list[str] = ([ALL] if table.overall else []) + layout["groups"]
     d = spec.display
     stats = results.statistics
     rows: list[dict[str, str]] = []
     indented: list[int] = []
-    methods: set[str] = set()
+    methods: dict[tuple[int, str], str] = {}
 
     def val(key: str):
         return stats[key].value
@@ -33,7 +35,7 @@ def baseline_frame(spec: Spec, table: BaselineTable, results: Results) -> tuple[
         pkey = f"baseline.{row['variable']}.p"
         p = fmt.pvalue(val(pkey), d.p_digits) if pkey in stats else ""
         if pkey in stats and stats[pkey].value is not None:
-            methods.add(stats[pkey].method)
+            methods[(len(rows), "p")] = stats[pkey].method  # the variable's first row holds its p
         if var.type == "continuous":
             label = f"{var.label}, median [IQR]" if not var.unit else f"{var.label} ({var.unit}), median [IQR]"
             cells = {g: fmt.median_iqr(val(f"baseline.{row['variable']}.{g}.median"),
@@ -61,6 +63,7 @@ def baseline_frame(spec: Spec, table: BaselineTable, results: Results) -> tuple[
 
 def baseline_table_spec(spec: Spec, table: BaselineTable, results: Results, number: int) -> TableSpec:
     frame, indented, methods = baseline_frame(spec, table, results)
+    frame, p_note = mark_tests(frame, methods, results)
     grouping = spec.groupings[table.by]
     labels = {lvl.code: lvl.label for lvl in spec.variables[grouping.variable].level_list}
     labels[ALL] = "Overall"
@@ -70,5 +73,5 @@ def baseline_table_spec(spec: Spec, table: BaselineTable, results: Results, numb
     return TableSpec(
         id=table.id, number=number, title=table.title, frame=frame, stub="label", column_labels=col_labels,
         spanners=[(grouping.label, [c for c in frame.columns if c not in ("label", "p", ALL)], 0)],
-        indented_rows=indented, footnotes=[test_footnote(results, methods)],
+        indented_rows=indented, footnotes=[p_note],
     )

@@ -42,10 +42,25 @@ class TableSpec:
         return f"Table {self.number}. {self.title}"
 
 
-def test_footnote(results: Results, methods: set[str]) -> str:
-    """'p-values: Pearson's χ² test ...; Wilcoxon rank-sum ...' naming each test used, in a stable order."""
-    names = [results.methods[m].description for m in sorted(methods)]
-    return "p-values: " + "; ".join(names) + "." if names else ""
+TEST_MARKS = ("†", "‡", "§", "¶", "‖", "#")  # journal footnote symbols; * is left to mean significance
+
+
+def mark_tests(frame: pd.DataFrame, cell_methods: dict[tuple[int, str], str],
+               results: Results) -> tuple[pd.DataFrame, str]:
+    """The p-value footnote, and the frame with each p-value marked by its test when the table uses more than
+    one: 'p-values: † Pearson's χ² test ...; ‡ Fisher's exact test ...' (`cell_methods`: (row, column) -> method
+    of the p-value shown there). With one test the footnote names it and no cell is marked."""
+    methods = sorted(set(cell_methods.values()))
+    names = {m: results.methods[m].description for m in methods}
+    if len(methods) <= 1:
+        return frame, "".join(f"p-values: {names[m]}." for m in methods)
+    if len(methods) > len(TEST_MARKS):
+        raise ValueError(f"a table with {len(methods)} different tests has more than {len(TEST_MARKS)} marks")
+    mark = {m: TEST_MARKS[i] for i, m in enumerate(methods)}
+    out = frame.copy()
+    for (row, col), m in cell_methods.items():
+        out.at[row, col] = f"{out.at[row, col]}{mark[m]}"
+    return out, "p-values: " + "; ".join(f"{mark[m]} {names[m]}" for m in methods) + "."
 
 
 def render_table_html(t: TableSpec) -> str:
