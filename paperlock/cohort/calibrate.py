@@ -47,7 +47,7 @@ from scipy.special import ndtr
 
 from paperlock.cohort.cox_search import fit_costs, univariable_phase
 from paperlock.cohort.design import ARMS, Design
-from paperlock.cohort.fast_survival import R_TOL, Z95, KMMedian, cox_multi, cox_uni, km_median_spss
+from paperlock.cohort.fast_survival import R_TOL, Z95, CoxFit, KMMedian, cox_multi, cox_uni, km_median_spss
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import Record
 
@@ -365,18 +365,14 @@ class Search:
         lower. A swap may trade a univariable number for a multivariable one, never lose one overall."""
         cal = self.cal
         thr = float(cal.settings["multivariable_p_threshold"])
+        cols = slice(None) if self.uni_cols is None else np.asarray(self.uni_cols, dtype=int)
         sides = met = 0
         for k in keys:
-            b, se = self.uni_beta[k], self.uni_se[k]
-            if self.uni_cols is not None:
-                b, se = b[self.uni_cols], se[self.uni_cols]
-            t, tol, side = cal.uni_t[k], cal.uni_tol[k], cal.uni_side[k]
-            if self.uni_cols is not None:
-                t, tol, side = t[:, self.uni_cols], tol[:, self.uni_cols], side[self.uni_cols]
+            fit = CoxFit(self.uni_beta[k][cols], self.uni_se[k][cols])
+            t, tol, side = cal.uni_t[k][:, cols], cal.uni_tol[k][:, cols], cal.uni_side[k][cols]
             with np.errstate(invalid="ignore", over="ignore"):
-                vals = np.exp(np.vstack([b, b - Z95 * se, b + Z95 * se]))
-                met += int((np.abs(vals - t) <= tol).sum())  # nan targets compare False
-                p = 2 * ndtr(-np.abs(b) / se)
+                met += int((np.abs(np.vstack([fit.hr, *fit.ci()]) - t) <= tol).sum())  # nan targets compare False
+                p = 2 * ndtr(-np.abs(fit.beta) / fit.se)
             sides += int(((p < thr) == (side == 1.0))[np.isfinite(side)].sum())
         return sides, met + sum(self.multi_met.values())
 
