@@ -1,4 +1,4 @@
-"""Tests of the univariable covariate search (paperlock.cohort.cox_search): the batched binary Cox kernel, the
+"""Tests of the covariate search (paperlock.cohort.cox_search): the batched binary and multivariable Cox kernels, the
 count-oriented miss cost, the moves' count invariants, recovery of a planted column, determinism and the
 Kaplan–Meier guard."""
 
@@ -12,13 +12,25 @@ import pytest
 from paperlock.cohort.calibrate import Calibrator, State, initial_state
 from paperlock.cohort.cox_search import (
     FITS,
+    ColumnCost,
     _propose,
     _shuffled,
     miss_cost,
+    multi_models,
+    multivariable_phase,
     search_column,
 )
 from paperlock.cohort.design import ARMS, build_design, initial_matrix
-from paperlock.cohort.fast_survival import Z95, _risk_index, cox_uni, cox_uni_sorted
+from paperlock.cohort.fast_survival import (
+    Z95,
+    _risk_index,
+    cox_multi,
+    cox_multi_batch,
+    cox_uni,
+    cox_uni_sorted,
+    risk_matrix,
+)
+from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import load_record, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,3 +143,73 @@ def test_search_is_deterministic_and_guarded(calibrator: Calibrator, state: Stat
     s.X[:, j] = start
     search_column(cal, s, j, np.random.default_rng(2), 30, km_guard=lambda *_: False)
     assert np.array_equal(s.X[:, j], start)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batched_multivariable_kernel_equals_cox_multi(seed: int) -> None:
+    """`cox_multi_batch` (risk-set matrix products) gives `cox_multi`'s coefficients and SEs for each model of
+    the batch (tied times included)."""
+    rng = np.random.default_rng(seed)
+    n, p, m = 60, 5, 6
+    t = rng.integers(1, 40, n).astype(float)
+    e = (rng.random(n) < 0.7).astype(int)
+    X = (rng.random((m, n, p)) < rng.uniform(0.2, 0.8, p)).astype(float)
+    order, last = _risk_index(t)
+    ev = e[order].astype(bool)
+    got = cox_multi_batch(X[:, order], risk_matrix(last, ev), ev, None, 12)
+    for k in range(m):
+        ref = cox_multi(t, e, X[k], steps=12)
+        np.testing.assert_allclose(got.beta[k], ref.beta, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(got.se[k], ref.se, rtol=1e-10, atol=1e-12)
+
+
+def test_multivariable_column_cost_adds_each_model_it_enters(calibrator: Calibrator, state: State) -> None:
+    """With `multi`, a column's cost is its univariable cost plus, per multivariable model it enters, the model's
+    cost from an ordinary `cox_multi` fit (the batched fit replaces only the searched column)."""
+    cal, s = calibrator, state
+    j = cal.col["lmr_high"]
+    models = multi_models(cal, s, j)
+    assert len(models) == sum("lmr_high" in covs for k, covs in cal.multi_sets.items() if k in cal.multi_t) > 1
+    rng = np.random.default_rng(4)
+    X = np.column_stack([s.X[:, j]] + [_shuffled(s.X[:, j], cal.design.arm, rng) for _ in range(3)])
+    uni = ColumnCost(cal, s, j)(X)[0]
+    both = ColumnCost(cal, s, j, multi=True)(X)[0]
+    for k in range(X.shape[1]):
+        extra = 0.0
+        for model in models:
+            covs = cal.multi_sets[model.key]
+            mask = cal.pop_mask[model.key[0]]
+            Xm = s.X[:, [cal.col[c] for c in covs]].astype(float)
+            Xm[:, covs.index("lmr_high")] = X[:, k]
+            ref = cox_multi(s.time(model.key[1])[mask].astype(float), s.event[mask], Xm[mask])
+            assert np.allclose(model.costs(X[:, [k]], None, 12, "log")[1][0], ref.beta)
+            extra += float(model.costs(X[:, [k]], None, 12, "log")[0][0])
+        assert both[k] == pytest.approx(uni[k] + cal.w_multi * extra, rel=1e-9)
+
+
+def test_multivariable_phase_lowers_the_cost_and_keeps_counts(calibrator: Calibrator, state: State,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The multivariable phase never raises a column's cost (univariable + its models), keeps every swap
+    covariate's per-arm counts and leaves the other columns alone; one and two processes give the same matrix."""
+    cal = calibrator
+    out = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("PAPERLOCK_COHORT_WORKERS", workers)
+        s = State(state.pfs.copy(), state.os.copy(), state.event.copy(), state.X.copy())
+        names = {c for covs in cal.multi_sets.values() for c in covs}
+        cols = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range") and c.name in names]
+        before = {j: float(ColumnCost(cal, s, j, multi=True)(s.X[:, [j]])[0][0]) for j in cols}
+        start = s.X.copy()
+        got = multivariable_phase(cal, s, np.random.default_rng(8), (20,), Progress(enabled=False))
+        assert set(got) == {cal.cov_names[j] for j in cols}
+        others = [j for j in range(s.X.shape[1]) if j not in cols]
+        assert np.array_equal(s.X[:, others], start[:, others])
+        for j in cols:
+            if cal.design.covariates[j].kind == "swap":
+                for a in ARMS:
+                    assert s.X[cal.design.arm == a, j].sum() == start[cal.design.arm == a, j].sum()
+        # each column's cost is measured after the columns before it moved: the last column's own cost fell
+        last = cols[-1]
+        assert float(ColumnCost(cal, s, last, multi=True)(s.X[:, [last]])[0][0]) <= before[last] + 1e-9
+        out.append(s.X.copy())
+    assert np.array_equal(out[0], out[1])

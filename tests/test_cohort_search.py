@@ -57,7 +57,7 @@ def test_slide_never_changes_a_regimen_curve(calibrator: Calibrator) -> None:
     cal = calibrator
     rng = np.random.default_rng(5)
     state = initial_state(cal, initial_matrix(cal.design, rng), rng)
-    search = Search(cal, state, use_multi=False, uni_cols=[0])
+    search = Search(cal, state, uni_cols=[0])
     moved = 0
     for _ in range(300):
         ep = ("pfs", "os")[int(rng.integers(2))]
@@ -87,7 +87,7 @@ def test_slide_keeps_regimen_order(calibrator: Calibrator) -> None:
     cal = calibrator
     rng = np.random.default_rng(8)
     state = initial_state(cal, initial_matrix(cal.design, rng), rng)
-    search = Search(cal, state, use_multi=False, uni_cols=[0])
+    search = Search(cal, state, uni_cols=[0])
     d = cal.design
     for _ in range(300):
         ep = ("pfs", "os")[int(rng.integers(2))]
@@ -174,7 +174,7 @@ def test_arm_stage_moves_only_its_patients(calibrator: Calibrator, kind: str) ->
     cal = calibrator
     rng = np.random.default_rng(21)
     state = initial_state(cal, initial_matrix(cal.design, rng), rng)
-    search = Search(cal, state, use_multi=False, uni_cols=[0])
+    search = Search(cal, state, uni_cols=[0])
     search.movable = np.flatnonzero(cal.design.arm == "tki")
     other = cal.design.arm != "tki"
     proposed = 0
@@ -238,25 +238,3 @@ def test_km_phase_result_does_not_depend_on_worker_processes(calibrator: Calibra
     for name in ("pfs", "os", "event", "X"):
         assert (getattr(a, name) == getattr(b, name)).all(), name
     assert (a.pfs <= a.os).all()
-
-
-def test_joint_phase_never_lowers_the_cox_numbers_met(calibrator: Calibrator) -> None:
-    """The joint (multivariable) phase's guard: after its swaps, the univariable rows on the record's side of the
-    entry threshold and the Cox numbers within their tier (univariable + multivariable, from fresh fits) are at
-    least what they were, while the multivariable cost falls."""
-    from paperlock.cohort.calibrate import ENDPOINTS as EPS
-    from paperlock.cohort.calibrate import POPULATIONS, anneal
-    from paperlock.cohort.progress import Progress
-
-    cal = calibrator
-    rng = np.random.default_rng(17)
-    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
-    keys = [(p, e) for p in POPULATIONS for e in EPS]
-    start = Search(cal, state, use_multi=True, uni_cols=None)
-    before, multi_before = start.uni_met(keys), sum(start.multi.values())
-    anneal(start, rng, 300, {"swap": 3, "flip": 1}, Progress(enabled=False), t0=0.5, t1=0.002, protect_km=True,
-           protect_uni=True)
-    end = Search(cal, state, use_multi=True, uni_cols=None)
-    after = end.uni_met(keys)
-    assert after[0] >= before[0] and after[1] >= before[1]
-    assert sum(end.multi.values()) < multi_before

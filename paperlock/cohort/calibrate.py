@@ -26,10 +26,9 @@ seed):
    is kept gets the CI's midpoint as a search-only median;
 2. `cox_uni`: times fixed, each covariate's column searched on its own against its univariable rows
    (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
-3. `joint`: covariate swaps against the multivariable models; no move may add a KM failure, lower the number
-   of Cox numbers within their tier (univariable and multivariable together: a univariable number may be
-   traded for a multivariable one), or put a univariable row on the other side of the entry threshold than the
-   record's p (`Search.uni_met`).
+3. `cox_multi`: cycles over the multivariable models' covariates, each column searched against its
+   univariable rows and its models' rows together (`cox_search.multivariable_phase`; the AFP column only by
+   moves that add no AFP-curve failure).
 
 Only the parts a move touches are recomputed (curves holding the patient, Cox fits of one column).
 """
@@ -37,17 +36,15 @@ Only the parts a move touches are recomputed (curves holding the patient, Cox fi
 from __future__ import annotations
 
 import math
-import multiprocessing
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr
 
-from paperlock.cohort.cox_search import fit_costs, univariable_phase
+from paperlock.cohort.cox_search import fit_costs, multivariable_phase, univariable_phase
 from paperlock.cohort.design import ARMS, Design
-from paperlock.cohort.fast_survival import R_TOL, Z95, CoxFit, KMMedian, cox_multi, cox_uni, km_median_spss
+from paperlock.cohort.fast_survival import R_TOL, Z95, KMMedian, cox_uni, km_median_spss
+from paperlock.cohort.parallel import run_jobs
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import Record
 
@@ -231,6 +228,9 @@ class Calibrator:
                                                   (np.full((3, len(covs)), np.nan), np.ones((3, len(covs)))))
                     arr[0][row, covs.index(t.covariate)] = t.value
                     arr[1][row, covs.index(t.covariate)] = t.tol_abs
+        # printed multivariable p per model covariate (nan = none)
+        self.multi_p = {k: np.array([np.nan if (v := self.record.get(f"cox.{k[0]}.{k[1]}.multi.{c}.p")) is None
+                                     else v for c in covs]) for k, covs in self.multi_sets.items()}
 
     # ---- curve membership -------------------------------------------------------------------------
     def curve_mask(self, s: State, strat: str, group: str) -> np.ndarray:
@@ -295,30 +295,12 @@ class Calibrator:
         thr = float(self.settings["multivariable_p_threshold"])
         return self.w_uni * fit_costs(fit, t, tol, p, side, thr)
 
-    def multi_cost(self, s: State, pop: str, ep: str, beta0: np.ndarray | None = None,
-                   steps: int = 12) -> tuple[float, np.ndarray, int]:
-        """(cost, coefficients, numbers within their tier) of one multivariable model."""
-        covs = self.multi_sets[(pop, ep)]
-        mask = self.pop_mask[pop]
-        cols = [self.col[c] for c in covs]
-        fit = cox_multi(s.time(ep)[mask].astype(float), s.event[mask], s.X[mask][:, cols], beta0=beta0,
-                        steps=steps)
-        if (pop, ep) not in self.multi_t:
-            return 0.0, fit.beta, 0
-        t, tol = self.multi_t[(pop, ep)]
-        se = np.where(np.isfinite(fit.se), fit.se, 50.0)
-        b = np.clip(fit.beta, -8, 8)
-        vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
-        c = np.where(np.isnan(t), 0.0, term(np.nan_to_num(vals - t), tol))
-        return self.w_multi * float(c.sum()), fit.beta, int((np.abs(vals - t) <= tol).sum())
-
 
 class Search:
     """Cached cost components over a state, with apply/revert of one move at a time."""
 
-    def __init__(self, cal: Calibrator, state: State, use_multi: bool, uni_cols: list[int] | None) -> None:
+    def __init__(self, cal: Calibrator, state: State, uni_cols: list[int] | None) -> None:
         self.cal, self.s = cal, state
-        self.use_multi = use_multi
         self.uni_cols = uni_cols  # restrict univariable targets to these columns (phase 1)
         self.movable = np.arange(cal.design.n)  # the patients whose survival moves may change
         self.slidable: np.ndarray | None = None  # the patients slides may move (None: the movable ones)
@@ -328,17 +310,11 @@ class Search:
         self.uni: dict = {}
         self.uni_beta: dict = {}
         self.uni_se: dict = {}
-        self.multi: dict = {}
-        self.multi_beta: dict = {}
-        self.multi_met: dict = {}
         for key in cal.curves:
             self.km[key], self.km_fail[key], self.km_med[key] = cal.km_cost(state, key)
         for pop in POPULATIONS:
             for ep in ENDPOINTS:
                 self._refit_uni(pop, ep, full=True)
-                if use_multi and (pop, ep) in cal.multi_sets:
-                    self.multi[(pop, ep)], self.multi_beta[(pop, ep)], self.multi_met[(pop, ep)] = \
-                        cal.multi_cost(state, pop, ep)
 
     def _refit_uni(self, pop: str, ep: str, full: bool = False) -> None:
         m = len(self.cal.cov_names)
@@ -356,44 +332,22 @@ class Search:
         self.uni_se[(pop, ep)][cols] = fit.se
 
     def total(self) -> float:
-        t = sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
-        return t + sum(self.multi.values())
-
-    def uni_met(self, keys) -> tuple[int, int]:
-        """(univariable rows on the record's side of the multivariable entry threshold, Cox numbers within their
-        tier: univariable over the fits `keys`, plus every multivariable model's): what the joint phase may not
-        lower. A swap may trade a univariable number for a multivariable one, never lose one overall."""
-        cal = self.cal
-        thr = float(cal.settings["multivariable_p_threshold"])
-        cols = slice(None) if self.uni_cols is None else np.asarray(self.uni_cols, dtype=int)
-        sides = met = 0
-        for k in keys:
-            fit = CoxFit(self.uni_beta[k][cols], self.uni_se[k][cols])
-            t, tol, side = cal.uni_t[k][:, cols], cal.uni_tol[k][:, cols], cal.uni_side[k][cols]
-            with np.errstate(invalid="ignore", over="ignore"):
-                met += int((np.abs(np.vstack([fit.hr, *fit.ci()]) - t) <= tol).sum())  # nan targets compare False
-                p = 2 * ndtr(-np.abs(fit.beta) / fit.se)
-            sides += int(((p < thr) == (side == 1.0))[np.isfinite(side)].sum())
-        return sides, met + sum(self.multi_met.values())
+        return sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
 
     def km_failures(self) -> int:
         return int(sum(self.km_fail.values()))
 
-    def snapshot(self, keys_km, uni_keys, multi_keys) -> tuple:
+    def snapshot(self, keys_km, uni_keys) -> tuple:
         return ({k: (self.km[k], self.km_fail[k], self.km_med[k]) for k in keys_km},
-                {k: (self.uni[k].copy(), self.uni_beta[k].copy(), self.uni_se[k].copy()) for k in uni_keys},
-                {k: (self.multi[k], self.multi_beta[k].copy(), self.multi_met[k]) for k in multi_keys
-                 if k in self.multi})
+                {k: (self.uni[k].copy(), self.uni_beta[k].copy(), self.uni_se[k].copy()) for k in uni_keys})
 
     def restore(self, snap: tuple) -> None:
         for k, (c, f, m) in snap[0].items():
             self.km[k], self.km_fail[k], self.km_med[k] = c, f, m
         for k, (c, b, se) in snap[1].items():
             self.uni[k], self.uni_beta[k], self.uni_se[k] = c, b, se
-        for k, (c, b, met) in snap[2].items():
-            self.multi[k], self.multi_beta[k], self.multi_met[k] = c, b, met
 
-    def recompute(self, keys_km, uni_keys, multi_keys, cols: list[int] | None = None) -> None:
+    def recompute(self, keys_km, uni_keys, cols: list[int] | None = None) -> None:
         for k in keys_km:
             self.km[k], self.km_fail[k], self.km_med[k] = self.cal.km_cost(self.s, k)
         for pop, ep in uni_keys:
@@ -409,15 +363,10 @@ class Search:
                 self.uni[(pop, ep)][cidx] = c
                 self.uni_beta[(pop, ep)][cidx] = fit.beta
                 self.uni_se[(pop, ep)][cidx] = fit.se
-        if self.use_multi:
-            for k in multi_keys:
-                if k in self.multi:
-                    self.multi[k], self.multi_beta[k], self.multi_met[k] = self.cal.multi_cost(
-                        self.s, k[0], k[1], beta0=self.multi_beta[k], steps=4)
 
 
 def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dict[str, float],
-           progress: Progress, t0: float, t1: float, protect_km: bool = False, protect_uni: bool = False,
+           progress: Progress, t0: float, t1: float, protect_km: bool = False,
            locked: set | None = None) -> None:
     """Simulated annealing over `moves` (kind -> weight). `protect_km`: a move may not add to the failures of
     the curves it touches; `locked`: curves none of whose failure counts may grow (a met number stays met)."""
@@ -441,20 +390,17 @@ def anneal(search: Search, rng: np.random.Generator, iterations: int, moves: dic
         if not _ties_allowed(search, undo):
             _undo(s, undo)
             continue
-        keys_km, uni_keys, multi_keys, cols = _affected(search, kind, undo)
-        snap = search.snapshot(keys_km, uni_keys, multi_keys)
+        keys_km, uni_keys, cols = _affected(search, kind, undo)
+        snap = search.snapshot(keys_km, uni_keys)
         fails_before = sum(search.km_fail[k] for k in keys_km)
         locked_before = {k: search.km_fail[k] for k in keys_km if locked and k in locked}
-        uni_before = search.uni_met(uni_keys) if protect_uni else (0, 0)
-        search.recompute(keys_km, uni_keys, multi_keys, cols)
+        search.recompute(keys_km, uni_keys, cols)
         new = search.total()
         delta = new - current
         ok = delta <= 0 or rng.random() < math.exp(-delta / temp)
         if ok and protect_km and sum(search.km_fail[k] for k in keys_km) > fails_before:
             ok = False
         if ok and any(search.km_fail[k] > f for k, f in locked_before.items()):
-            ok = False
-        if ok and protect_uni and any(a < b for a, b in zip(search.uni_met(uni_keys), uni_before, strict=True)):
             ok = False
         if ok:
             current = new
@@ -494,10 +440,10 @@ def km_polish(search: Search, rng: np.random.Generator, rounds: int, progress: P
                     if not _ties_allowed(search, undo):
                         times[i] = old
                         continue
-                    keys_km, uni_keys, multi_keys, cols = _affected(search, "time", undo)
-                    snap = search.snapshot(keys_km, uni_keys, multi_keys)
+                    keys_km, uni_keys, cols = _affected(search, "time", undo)
+                    snap = search.snapshot(keys_km, uni_keys)
                     fails = {k: search.km_fail[k] for k in keys_km}
-                    search.recompute(keys_km, uni_keys, multi_keys, cols)
+                    search.recompute(keys_km, uni_keys, cols)
                     total = search.total()
                     worse = any(search.km_fail[k] > f for k, f in fails.items())
                     if total < current - 1e-9 and not worse:
@@ -760,29 +706,25 @@ def _undo(s: State, undo) -> None:
         s.X[undo[2], undo[1]] = 1 - s.X[undo[2], undo[1]]
 
 
-def _affected(search: Search, kind: str, undo) -> tuple[list, list, list, list[int] | None]:
+def _affected(search: Search, kind: str, undo) -> tuple[list, list, list[int] | None]:
     cal, s, d = search.cal, search.s, search.cal.design
     if undo[0] == "time":
         ep, i = undo[1], undo[2]
         keys_km = cal.curves_of(s, i, ep)
         pops = ["all", "tki_ici"] if d.is_ici[i] else ["all"]
-        return keys_km, [(p, ep) for p in pops], [(p, ep) for p in pops], None
+        return keys_km, [(p, ep) for p in pops], None
     if undo[0] in ("event", "exchange"):
         i, j = undo[1], undo[2]
         keys_km = sorted(set(cal.curves_of(s, i, None)) | set(cal.curves_of(s, j, None)))
         pops = ["all"] + (["tki_ici"] if d.is_ici[i] or d.is_ici[j] else [])
-        uk = [(p, e) for p in pops for e in ENDPOINTS]
-        return keys_km, uk, uk, None
+        return keys_km, [(p, e) for p in pops for e in ENDPOINTS], None
     c = undo[1]
     idx = undo[2:]
     pops = ["all"] + (["tki_ici"] if any(d.is_ici[k] for k in idx) else [])
-    uk = [(p, e) for p in pops for e in ENDPOINTS]
-    name = cal.cov_names[c]
-    mk = [k for k in uk if k in cal.multi_sets and name in cal.multi_sets[k]]
     keys_km = []
     if c == cal.afp_col:
         keys_km = [k for k in cal.curves if k[1] == "afp_baseline"]
-    return keys_km, uk, mk, [c]
+    return keys_km, [(p, e) for p in pops for e in ENDPOINTS], [c]
 
 
 def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> State:
@@ -859,7 +801,7 @@ def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations
             continue
         jobs = [(cal, state, st, cols, locked, int(seed), max(1, int(iterations * st.share)))
                 for seed in rng.integers(2**63, size=st.restarts)]
-        results = _run_all(jobs)  # independent runs from the same start; the best is kept
+        results = run_jobs(_stage_run, jobs)  # independent runs from the same start; the best is kept
         score, best = min(results, key=lambda x: x[0])
         for name in ("pfs", "os", "event", "X"):
             getattr(state, name)[...] = getattr(best, name)
@@ -882,18 +824,8 @@ def _stage_run(job: tuple) -> tuple[tuple[int, float], State]:
     return (search.km_failures(), search.total()), trial
 
 
-def _run_all(jobs: list[tuple]) -> list[tuple[tuple[int, float], State]]:
-    """The stage's runs, on PAPERLOCK_COHORT_WORKERS processes (default 2). Each run is seeded and the best is
-    chosen by (failures, cost, order), so the result does not depend on the number of processes."""
-    workers = min(int(os.environ.get("PAPERLOCK_COHORT_WORKERS", "2")), len(jobs))
-    if workers <= 1:
-        return [_stage_run(j) for j in jobs]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        return pool.map(_stage_run, jobs, chunksize=1)
-
-
 def _stage_search(cal: Calibrator, state: State, st: KMStage, cols: list[int]) -> Search:
-    search = Search(cal, state, use_multi=False, uni_cols=cols if st.uni else [])
+    search = Search(cal, state, uni_cols=cols if st.uni else [])
     if st.arm is not None:
         search.movable = np.flatnonzero(cal.design.arm == st.arm)
     if st.slide_all:
@@ -922,8 +854,6 @@ def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: 
         return after <= before
 
     univariable_phase(cal, state, rng, int(effort["cox_uni"]), progress, km_guard)
-    progress.stage("multivariable Cox, univariable rows and KM held")
-    s3 = Search(cal, state, use_multi=True, uni_cols=None)
-    anneal(s3, rng, effort["joint"], {"swap": 3, "flip": 1}, progress, t0=0.5, t1=0.002, protect_km=True,
-           protect_uni=True)
+    progress.stage("covariate assignment vs multivariable and univariable Cox targets")
+    multivariable_phase(cal, state, rng, tuple(int(x) for x in effort["cox_multi"]), progress, km_guard)
     return state

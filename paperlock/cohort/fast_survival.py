@@ -8,7 +8,8 @@ the project's reference implementations in `analysis.stats` are used for the fin
   f = (S(u) - S(l)) / (l - u), u the largest event time with S >= 0.55 (0 if none) and l the smallest
   event time with S <= 0.45. The CI is median ± z·SE.
 * Cox proportional hazards with Breslow ties, fitted by Newton–Raphson from beta = 0. `cox_uni` fits one
-  model per column of X at once; `cox_multi` fits one model with all columns.
+  model per column of X at once; `cox_multi` fits one model with all columns; `cox_multi_batch` fits many
+  multivariable models on the same times at once (one design matrix per model).
 """
 
 from __future__ import annotations
@@ -157,4 +158,37 @@ def cox_multi(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndar
         se = np.sqrt(np.maximum(np.diag(cov), 0.0))
     except np.linalg.LinAlgError:
         se = np.full(p, np.inf)
+    return CoxFit(beta, se)
+
+
+def risk_matrix(last: np.ndarray, ev: np.ndarray) -> np.ndarray:
+    """For rows in risk order (`_risk_index`): the E × n 0/1 matrix whose row e marks the rows at risk at the
+    e-th event (Breslow: every row whose time is >= the event's)."""
+    return (np.arange(len(last))[None, :] <= last[ev][:, None]).astype(float)
+
+
+def cox_multi_batch(Xs: np.ndarray, R: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None = None,
+                    steps: int = NEWTON_STEPS) -> CoxFit:
+    """m Breslow Cox models at once, each with its own design matrix: `Xs` (m × n × p) in risk order, `R` from
+    `risk_matrix`, `ev` the event flags in that order; beta and se are m × p. Risk-set sums are matrix products
+    with R; the information is Σ_i c_i w_i x_i x_iᵀ − Σ_e mean_e mean_eᵀ with c_i = Σ_{e: i at risk} 1 / S0_e,
+    which is `cox_multi`'s Σ_e (S2_e / S0_e − mean_e mean_eᵀ) without an m × n × p × p array."""
+    m, _, p = Xs.shape
+    beta = np.zeros((m, p)) if beta0 is None else np.array(beta0, dtype=float)
+    eye = np.eye(p)
+    x_events = Xs[:, ev].sum(axis=1)
+    Xt = Xs.transpose(0, 2, 1)
+    info = np.broadcast_to(eye, (m, p, p)).copy()
+    for _ in range(steps):
+        w = np.exp(np.einsum("mnp,mp->mn", Xs, beta))
+        s0 = w @ R.T  # (m, E)
+        mean = (R @ (Xs * w[:, :, None])) / s0[:, :, None]  # (m, E, p)
+        score = x_events - mean.sum(axis=1)
+        c = (1.0 / s0) @ R  # (m, n)
+        info = (Xt * (c * w)[:, None, :]) @ Xs - mean.transpose(0, 2, 1) @ mean
+        step = np.linalg.solve(info + 1e-9 * eye, score[:, :, None])[:, :, 0]
+        beta = beta + np.clip(np.nan_to_num(step), -MAX_STEP, MAX_STEP)
+    with np.errstate(invalid="ignore"):
+        cov = np.linalg.inv(info + 1e-12 * eye)
+    se = np.sqrt(np.maximum(np.diagonal(cov, axis1=1, axis2=2), 0.0))
     return CoxFit(beta, se)
