@@ -11,11 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, initial_state
+from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, anneal, initial_state
 from paperlock.cohort.cox_search import fit_costs
 from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.fast_survival import CoxFit, km_median_spss
+from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import load_record, load_settings
+from paperlock.cohort.time_search import MOVES, T0, T1, CoxTimeSearch, cox_time_phase
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -238,3 +240,25 @@ def test_km_phase_result_does_not_depend_on_worker_processes(calibrator: Calibra
     for name in ("pfs", "os", "event", "X"):
         assert (getattr(a, name) == getattr(b, name)).all(), name
     assert (a.pfs <= a.os).all()
+
+
+def test_cox_time_phase_holds_every_kaplan_meier_number(calibrator: Calibrator) -> None:
+    """The last phase moves survival times and events against the Cox rows: afterwards no curve has more failing
+    numbers than before (fresh measurement), PFS <= OS, the number of events is unchanged, the covariates are
+    untouched, and the cached cost equals a fresh computation (the multivariable models included)."""
+    cal = calibrator
+    rng = np.random.default_rng(23)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    before = {k: cal.km_cost(state, k)[1] for k in cal.curves}
+    X, events = state.X.copy(), int(state.event.sum())
+    search = CoxTimeSearch(cal, state)
+    start_cost = search.total()
+    anneal(search, rng, 400, MOVES, Progress(enabled=False), t0=T0, t1=T1, protect_km=True, locked=set(cal.curves))
+    fresh = CoxTimeSearch(cal, state)
+    assert search.total() == pytest.approx(fresh.total(), rel=1e-6)
+    assert fresh.total() < start_cost
+    assert all(cal.km_cost(state, k)[1] <= f for k, f in before.items())
+    assert (state.pfs <= state.os).all() and int(state.event.sum()) == events
+    assert np.array_equal(state.X, X)
+    cox_time_phase(cal, state, rng, 50, Progress(enabled=False))
+    assert all(cal.km_cost(state, k)[1] <= f for k, f in before.items())

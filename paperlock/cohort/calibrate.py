@@ -3,7 +3,7 @@
 The state is per patient: PFS and OS days (integers, PFS <= OS), one shared event flag (the same patients
 progress and die: the record's 51 progressions and 51 deaths), and the binary Cox covariates. The cost is a
 weighted sum of tolerance-scaled errors over the targeted record numbers (inside its tolerance a term is
-damped, so the search still centres the value). Three phases, each with a fixed effort (deterministic for a
+damped, so the search still centres the value). Four phases, each with a fixed effort (deterministic for a
 seed):
 
 1. `km`: simulated annealing of times, events and AFP > 400 against the Kaplan–Meier medians/CIs and the
@@ -28,7 +28,8 @@ seed):
    (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
 3. `cox_multi`: cycles over the multivariable models' covariates, each column searched against its
    univariable rows and its models' rows together (`cox_search.multivariable_phase`; the AFP column only by
-   moves that add no AFP-curve failure).
+   moves that add no AFP-curve failure);
+4. `cox_times`: survival times and events against all Cox rows, no move adding a KM failure (`time_search`).
 
 Only the parts a move touches are recomputed (curves holding the patient, Cox fits of one column).
 """
@@ -286,18 +287,21 @@ class Calibrator:
         X = s.X[mask] if cols is None else s.X[mask][:, cols]
         return cox_uni(s.time(ep)[mask].astype(float), s.event[mask], X, beta0=beta0, steps=steps)
 
-    def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None) -> np.ndarray:
+    def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None,
+                      miss: str = "linear") -> np.ndarray:
         t = self.uni_t[(pop, ep)]
         tol = self.uni_tol[(pop, ep)]
         p, side = self.uni_p[(pop, ep)], self.uni_side[(pop, ep)]
         if cols is not None:
             t, tol, p, side = t[:, cols], tol[:, cols], p[cols], side[cols]
         thr = float(self.settings["multivariable_p_threshold"])
-        return self.w_uni * fit_costs(fit, t, tol, p, side, thr)
+        return self.w_uni * fit_costs(fit, t, tol, p, side, thr, miss)
 
 
 class Search:
     """Cached cost components over a state, with apply/revert of one move at a time."""
+
+    uni_miss = "linear"  # the shape of a missed univariable number's cost (`cox_search.miss_cost`)
 
     def __init__(self, cal: Calibrator, state: State, uni_cols: list[int] | None) -> None:
         self.cal, self.s = cal, state
@@ -327,7 +331,7 @@ class Search:
             return
         fit = self.cal.uni_fit(self.s, pop, ep, cols=cols, beta0=self.uni_beta[(pop, ep)][cols],
                                steps=12 if full else 4)
-        self.uni[(pop, ep)][cols] = self.cal.uni_cost_from(fit, pop, ep, cols=cols)
+        self.uni[(pop, ep)][cols] = self.cal.uni_cost_from(fit, pop, ep, cols=cols, miss=self.uni_miss)
         self.uni_beta[(pop, ep)][cols] = fit.beta
         self.uni_se[(pop, ep)][cols] = fit.se
 
@@ -357,7 +361,7 @@ class Search:
                 cidx = np.array(cols)
                 beta0 = self.uni_beta[(pop, ep)][cidx]
                 fit = self.cal.uni_fit(self.s, pop, ep, cols=cidx, beta0=beta0, steps=5)
-                c = self.cal.uni_cost_from(fit, pop, ep, cols=cidx)
+                c = self.cal.uni_cost_from(fit, pop, ep, cols=cidx, miss=self.uni_miss)
                 if self.uni_cols is not None:
                     c = c * np.isin(cidx, self.uni_cols)
                 self.uni[(pop, ep)][cidx] = c
@@ -856,4 +860,8 @@ def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: 
     univariable_phase(cal, state, rng, int(effort["cox_uni"]), progress, km_guard)
     progress.stage("covariate assignment vs multivariable and univariable Cox targets")
     multivariable_phase(cal, state, rng, tuple(int(x) for x in effort["cox_multi"]), progress, km_guard)
+    from paperlock.cohort.time_search import cox_time_phase  # it builds on this module's Search
+
+    progress.stage("survival times vs Cox targets, Kaplan–Meier numbers held")
+    cox_time_phase(cal, state, rng, int(effort["cox_times"]), progress)
     return state

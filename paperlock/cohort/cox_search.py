@@ -144,15 +144,18 @@ class MultiModel:
         Xb = np.repeat(self.base[None], X.shape[1], axis=0)
         Xb[:, :, self.q] = X[self.rows].T
         fit = cox_multi_batch(Xb, self.R, self.ev, beta0, steps)
-        se = np.minimum(np.where(np.isfinite(fit.se) & (fit.se > 0), fit.se, SE_CAP), SE_CAP)
-        b = np.clip(fit.beta, -8, 8)
+        return self.rows_cost(fit.beta, fit.se, miss), fit.beta
+
+    def rows_cost(self, beta: np.ndarray, se: np.ndarray, miss: str) -> np.ndarray:
+        """Cost per fit of the model's printed rows (HR, CI, pull of z towards the printed p): beta, se (m, p)."""
+        se = np.minimum(np.where(np.isfinite(se) & (se > 0), se, SE_CAP), SE_CAP)
+        b = np.clip(beta, -8, 8)
         vals = np.stack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)], axis=1)  # (m, 3, p)
         r = np.abs(vals - np.nan_to_num(self.t)[None]) / self.tol[None]
         c = np.where(np.isnan(self.t)[None], 0.0, miss_cost(r, miss)).sum(axis=(1, 2))
         z = np.where(self.sign != 0, b / se, np.abs(b) / se)
         rz = np.abs(z - self.z_target) / Z_TOL
-        c = c + P_PULL * np.where(self.has_p, miss_cost(rz, miss), 0.0).sum(axis=1)
-        return c, fit.beta
+        return c + P_PULL * np.where(self.has_p, miss_cost(rz, miss), 0.0).sum(axis=1)
 
 
 def multi_models(cal: Calibrator, s: State, j: int) -> list[MultiModel]:
