@@ -17,7 +17,7 @@ import lxml.html
 from paperlock.results import Results
 from paperlock.spec import LoadedSpec, Spec
 from report import formatting as fmt
-from report.tables.style import TEST_MARKS
+from report.tables.style import test_marks
 
 
 @dataclass(frozen=True)
@@ -154,10 +154,9 @@ def _cox(spec: Spec, table, results: Results) -> list[ExpectedRow]:
 def _with_test_marks(rows: list[ExpectedRow]) -> list[ExpectedRow]:
     """A table whose p-values come from more than one test marks each with its test's symbol, in the order of
     the sorted method ids (as the table's footnote lists them)."""
-    methods = sorted({v.method for r in rows for v in r.cells.values() if isinstance(v, _P) and v.method})
-    if len(methods) <= 1:
+    mark = test_marks({v.method for r in rows for v in r.cells.values() if isinstance(v, _P) and v.method})
+    if not mark:
         return rows
-    mark = {m: TEST_MARKS[i] for i, m in enumerate(methods)}
     return [ExpectedRow(r.label, {c: v + mark[v.method] if isinstance(v, _P) and v.method else v
                                   for c, v in r.cells.items()}) for r in rows]
 

@@ -123,6 +123,33 @@ def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float, miss: st
 
 
 @dataclass(frozen=True)
+class ModelRows:
+    """A multivariable model's printed rows: HR/CI targets and tolerances (3, p) and the z each printed p implies."""
+
+    t: np.ndarray
+    tol: np.ndarray
+    sign: np.ndarray
+    z_target: np.ndarray
+    has_p: np.ndarray
+
+    @classmethod
+    def of(cls, cal: Calibrator, key: tuple[str, str]) -> ModelRows:
+        t, tol = cal.multi_t[key]
+        return cls(t, tol, *printed_z(t, cal.multi_p[key]))
+
+    def cost(self, beta: np.ndarray, se: np.ndarray, miss: str) -> np.ndarray:
+        """Cost per fit (HR, CI, pull of z towards the printed p): beta, se (m, p)."""
+        se = np.minimum(np.where(np.isfinite(se) & (se > 0), se, SE_CAP), SE_CAP)
+        b = np.clip(beta, -8, 8)
+        vals = np.stack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)], axis=1)  # (m, 3, p)
+        r = np.abs(vals - np.nan_to_num(self.t)[None]) / self.tol[None]
+        c = np.where(np.isnan(self.t)[None], 0.0, miss_cost(r, miss)).sum(axis=(1, 2))
+        z = np.where(self.sign != 0, b / se, np.abs(b) / se)
+        rz = np.abs(z - self.z_target) / Z_TOL
+        return c + P_PULL * np.where(self.has_p, miss_cost(rz, miss), 0.0).sum(axis=1)
+
+
+@dataclass(frozen=True)
 class MultiModel:
     """One multivariable model a searched column enters, prepared for batched fits: the population's rows in
     risk order, the risk-set matrix, the model's columns (the searched one at `q` is replaced per chain) and
@@ -134,29 +161,14 @@ class MultiModel:
     ev: np.ndarray
     base: np.ndarray
     q: int
-    t: np.ndarray
-    tol: np.ndarray
-    sign: np.ndarray
-    z_target: np.ndarray
-    has_p: np.ndarray
+    printed: ModelRows
 
     def costs(self, X: np.ndarray, beta0: np.ndarray | None, steps: int, miss: str) -> tuple[np.ndarray, np.ndarray]:
         """(cost per chain, coefficients (m, p)) with column q taken from each chain's column of X."""
         Xb = np.repeat(self.base[None], X.shape[1], axis=0)
         Xb[:, :, self.q] = X[self.rows].T
         fit = cox_multi_batch(Xb, self.R, self.ev, beta0, steps)
-        return self.rows_cost(fit.beta, fit.se, miss), fit.beta
-
-    def rows_cost(self, beta: np.ndarray, se: np.ndarray, miss: str) -> np.ndarray:
-        """Cost per fit of the model's printed rows (HR, CI, pull of z towards the printed p): beta, se (m, p)."""
-        se = np.minimum(np.where(np.isfinite(se) & (se > 0), se, SE_CAP), SE_CAP)
-        b = np.clip(beta, -8, 8)
-        vals = np.stack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)], axis=1)  # (m, 3, p)
-        r = np.abs(vals - np.nan_to_num(self.t)[None]) / self.tol[None]
-        c = np.where(np.isnan(self.t)[None], 0.0, miss_cost(r, miss)).sum(axis=(1, 2))
-        z = np.where(self.sign != 0, b / se, np.abs(b) / se)
-        rz = np.abs(z - self.z_target) / Z_TOL
-        return c + P_PULL * np.where(self.has_p, miss_cost(rz, miss), 0.0).sum(axis=1)
+        return self.printed.cost(fit.beta, fit.se, miss), fit.beta
 
 
 def multi_models(cal: Calibrator, s: State, j: int) -> list[MultiModel]:
@@ -170,11 +182,9 @@ def multi_models(cal: Calibrator, s: State, j: int) -> list[MultiModel]:
         order, last = _risk_index(s.time(ep)[rows].astype(float))
         rows = rows[order]
         ev = s.event[rows].astype(bool)
-        t, tol = cal.multi_t[(pop, ep)]
-        sign, z_target, has_p = printed_z(t, cal.multi_p[(pop, ep)])
         out.append(MultiModel((pop, ep), rows, risk_matrix(last, ev), ev,
                               s.X[rows][:, [cal.col[c] for c in covs]].astype(float), covs.index(name),
-                              t, tol, sign, z_target, has_p))
+                              ModelRows.of(cal, (pop, ep))))
     return out
 
 

@@ -5,7 +5,7 @@ may move wherever no curve it belongs to loses a printed number (a censoring bet
 within the days that keep a median and its CI). This phase anneals such moves (time shifts, slides between
 regimen neighbours, exchanges of the event flag) against the univariable and multivariable Cox rows, with the
 count-oriented miss cost of the covariate search. No move may add a Kaplan–Meier failure to a curve it
-touches, and the curves' own cost is scaled down (`KM_SCALE`) so that within their tolerances the Cox rows
+touches, and the curves' own cost is scaled down (`KM_WEIGHT`) so that within their tolerances the Cox rows
 decide. Measured 2026-11-24 after the multivariable phase (audit of the manuscript): 1026 -> 1035 of 1197
 published numbers reproduced with 10,000 moves (50 s), 1036 with 20,000; the curves at their full weight and a
 guard on the touched curves' summed failures instead of each curve's: 1031.
@@ -16,21 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from paperlock.cohort.calibrate import Calibrator, Search, State, anneal
-from paperlock.cohort.cox_search import MultiModel, printed_z
+from paperlock.cohort.cox_search import ModelRows
 from paperlock.cohort.fast_survival import cox_multi
 from paperlock.cohort.progress import Progress
 
-KM_SCALE = 1e-3 / 3  # the curves' cost relative to the Cox rows (the KM weight 30 becomes 0.01)
+KM_WEIGHT = 0.01  # the curves' weight in this phase (the settings' KM weight scaled down to it)
 MOVES = {"pfs": 3, "os": 3, "slide_pfs": 1, "slide_os": 1, "event": 1}
 T0, T1 = 0.3, 0.01  # annealing temperatures
-
-
-def model_rows(cal: Calibrator, key: tuple[str, str]) -> MultiModel:
-    """A multivariable model's printed rows (its fit data are not needed: the model is refitted per move)."""
-    t, tol = cal.multi_t[key]
-    sign, z_target, has_p = printed_z(t, cal.multi_p[key])
-    empty = np.zeros(0)
-    return MultiModel(key, empty, empty, empty.astype(bool), empty, -1, t, tol, sign, z_target, has_p)
 
 
 class CoxTimeSearch(Search):
@@ -40,7 +32,7 @@ class CoxTimeSearch(Search):
 
     def __init__(self, cal: Calibrator, state: State) -> None:
         super().__init__(cal, state, uni_cols=None)
-        self.models = {key: model_rows(cal, key) for key in cal.multi_t}
+        self.models = {key: ModelRows.of(cal, key) for key in cal.multi_t}
         self.multi = {key: self._model_cost(key) for key in self.models}
 
     def _model_cost(self, key: tuple[str, str]) -> float:
@@ -48,10 +40,10 @@ class CoxTimeSearch(Search):
         mask = cal.pop_mask[key[0]]
         cols = [cal.col[c] for c in cal.multi_sets[key]]
         fit = cox_multi(s.time(key[1])[mask].astype(float), s.event[mask], s.X[mask][:, cols])
-        return cal.w_multi * float(self.models[key].rows_cost(fit.beta[None], fit.se[None], "log")[0])
+        return cal.w_multi * float(self.models[key].cost(fit.beta[None], fit.se[None], "log")[0])
 
     def total(self) -> float:
-        return (KM_SCALE * sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
+        return (KM_WEIGHT / self.cal.w_km * sum(self.km.values()) + sum(float(v.sum()) for v in self.uni.values())
                 + sum(self.multi.values()))
 
     def snapshot(self, keys_km, uni_keys) -> tuple:

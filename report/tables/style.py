@@ -45,6 +45,16 @@ class TableSpec:
 TEST_MARKS = ("†", "‡", "§", "¶", "‖", "#")  # journal footnote symbols; * is left to mean significance
 
 
+def test_marks(methods: set[str]) -> dict[str, str]:
+    """Each method's symbol, in the order of the sorted method ids (as the footnote lists them); none for a
+    single test."""
+    if len(methods) <= 1:
+        return {}
+    if len(methods) > len(TEST_MARKS):
+        raise ValueError(f"a table with {len(methods)} different tests has more than {len(TEST_MARKS)} marks")
+    return {m: TEST_MARKS[i] for i, m in enumerate(sorted(methods))}
+
+
 def mark_tests(frame: pd.DataFrame, cell_methods: dict[tuple[int, str], str],
                results: Results) -> tuple[pd.DataFrame, str]:
     """The p-value footnote, and the frame with each p-value marked by its test when the table uses more than
@@ -52,11 +62,9 @@ def mark_tests(frame: pd.DataFrame, cell_methods: dict[tuple[int, str], str],
     of the p-value shown there). With one test the footnote names it and no cell is marked."""
     methods = sorted(set(cell_methods.values()))
     names = {m: results.methods[m].description for m in methods}
-    if len(methods) <= 1:
+    mark = test_marks(set(methods))
+    if not mark:
         return frame, "".join(f"p-values: {names[m]}." for m in methods)
-    if len(methods) > len(TEST_MARKS):
-        raise ValueError(f"a table with {len(methods)} different tests has more than {len(TEST_MARKS)} marks")
-    mark = {m: TEST_MARKS[i] for i, m in enumerate(methods)}
     out = frame.copy()
     for (row, col), m in cell_methods.items():
         out.at[row, col] = f"{out.at[row, col]}{mark[m]}"
