@@ -52,7 +52,8 @@ def state(calibrator: Calibrator) -> State:
 
 @pytest.mark.parametrize("seed", range(5))
 def test_binary_kernel_equals_cox_uni(seed: int) -> None:
-    """The search's kernel gives `fast_survival.cox_uni`'s numbers exactly (tied times included)."""
+    """The search's kernel (risk sets as n₀ + n₁·e^β) gives `fast_survival.cox_uni`'s numbers to rounding error
+    (tied times included): the same Newton steps summed in a different order."""
     rng = np.random.default_rng(seed)
     t = rng.integers(1, 40, 60).astype(float)  # many ties
     e = (rng.random(60) < 0.7).astype(int)
@@ -60,7 +61,8 @@ def test_binary_kernel_equals_cox_uni(seed: int) -> None:
     ref = cox_uni(t, e, X, steps=12)
     order, last = _risk_index(t)
     got = cox_uni_sorted(X[order], last, e[order].astype(bool), None, 12, binary=True)
-    assert np.array_equal(ref.beta, got.beta) and np.array_equal(ref.se, got.se)
+    np.testing.assert_allclose(got.beta, ref.beta, rtol=0, atol=1e-13)
+    np.testing.assert_allclose(got.se, ref.se, rtol=1e-13)
 
 
 def test_log_miss_cost_counts_misses() -> None:

@@ -94,32 +94,59 @@ def printed_z(t: np.ndarray, p) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return sign, z_target, has_p
 
 
+@dataclass(frozen=True)
+class RowTargets:
+    """A univariable fit's printed row prepared once for many cost evaluations: HR/CI targets t and tolerances
+    (3, k) (nan = no target), the printed p's signed z target, and the entry side (1 = the record's p is below
+    the threshold, 0 = not, nan = no p printed)."""
+
+    t: np.ndarray
+    tol: np.ndarray
+    t0: np.ndarray  # t with no target as 0
+    no_t: np.ndarray  # where there is no target
+    sign: np.ndarray
+    sign1: np.ndarray  # the sign, 1 where there is no direction
+    z_target: np.ndarray
+    has_p: np.ndarray
+    side_below: np.ndarray
+    side_known: np.ndarray
+
+    @classmethod
+    def of(cls, t: np.ndarray, tol: np.ndarray, p, side) -> RowTargets:
+        t = t if t.ndim == 2 else t[:, None]
+        tol = tol if tol.ndim == 2 else tol[:, None]
+        sign, z_target, has_p = printed_z(t, p)
+        side = np.asarray(np.nan if side is None else side, dtype=float)
+        return cls(t, tol, np.nan_to_num(t), np.isnan(t), sign, np.where(sign != 0, sign, 1.0), z_target, has_p,
+                   side == 1.0, np.isfinite(side))
+
+    def cost(self, fit, thr: float, miss: str = "linear") -> np.ndarray:
+        """Cost per fitted column: HR/CI terms, the pull of z towards the printed p and the entry-side penalty."""
+        se = np.minimum(np.where(np.isfinite(fit.se), fit.se, SE_CAP), SE_CAP)
+        b = np.clip(fit.beta, -8, 8)
+        vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
+        r = np.abs(vals - self.t0) / self.tol
+        c = np.where(self.no_t, 0.0, miss_cost(r, miss)).sum(axis=0)
+        z_abs = np.abs(b) / se
+        # signed z where the direction is known: |z| alone would also reward the mirror image HR -> 1/HR
+        z = np.where(self.sign != 0, b / se, z_abs)
+        rz = np.abs(z - self.z_target) / Z_TOL
+        c = c + np.where(self.has_p, P_PULL * miss_cost(rz, miss), 0.0)
+        pv = 2 * ndtr(-z_abs)
+        # a row that must enter the model counts as entering only in its printed direction: a strong effect the
+        # other way would otherwise be a valley walled off from the printed one
+        p_dir = np.where(self.sign != 0, 2 * ndtr(-(z * self.sign1)), pv)
+        wrong = np.where(self.side_below, p_dir >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & self.side_known
+        # on the wrong side of the entry threshold: a penalty that falls steadily towards the printed z (a
+        # penalty growing with |p - threshold| would wall off the way from HR < 1 to HR > 1 through p = 1)
+        return c + np.where(wrong, 20.0 + 10.0 * np.abs(z - self.z_target), 0.0)
+
+
 def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float, miss: str = "linear") -> np.ndarray:
     """Cost per fitted column: HR/CI terms (t, tol: (3,) or (3, m), nan = no target), the pull of z towards
     the printed p (`p`: scalar or (m,), nan/None = none) and the entry-side penalty (`side`: True = the record's
     p is below `thr`, False = not, None/nan = no p printed). `miss`: the shape of a missed number's cost."""
-    se = np.minimum(np.where(np.isfinite(fit.se), fit.se, SE_CAP), SE_CAP)
-    b = np.clip(fit.beta, -8, 8)
-    vals = np.vstack([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
-    t = t if t.ndim == 2 else t[:, None]
-    tol = tol if tol.ndim == 2 else tol[:, None]
-    r = np.abs(vals - np.nan_to_num(t)) / tol
-    c = np.where(np.isnan(t), 0.0, miss_cost(r, miss)).sum(axis=0)
-    side = np.broadcast_to(np.asarray(np.nan if side is None else side, dtype=float), c.shape)
-    sign, z_target, has_p = (np.broadcast_to(a, c.shape) for a in printed_z(t, p))
-    z_abs = np.abs(b) / se
-    # signed z where the direction is known: |z| alone would also reward the mirror image HR -> 1/HR
-    z = np.where(sign != 0, b / se, z_abs)
-    rz = np.abs(z - z_target) / Z_TOL
-    c = c + np.where(has_p, P_PULL * miss_cost(rz, miss), 0.0)
-    pv = 2 * ndtr(-z_abs)
-    # a row that must enter the model counts as entering only in its printed direction: a strong effect the
-    # other way would otherwise be a valley walled off from the printed one
-    p_dir = np.where(sign != 0, 2 * ndtr(-(z * np.where(sign != 0, sign, 1.0))), pv)
-    wrong = np.where(side == 1.0, p_dir >= thr - P_SIDE_MARGIN, pv < thr + P_SIDE_MARGIN) & np.isfinite(side)
-    # on the wrong side of the entry threshold: a penalty that falls steadily towards the printed z (a
-    # penalty growing with |p - threshold| would wall off the way from HR < 1 to HR > 1 through p = 1)
-    return c + np.where(wrong, 20.0 + 10.0 * np.abs(z - z_target), 0.0)
+    return RowTargets.of(t, tol, p, side).cost(fit, thr, miss)
 
 
 @dataclass(frozen=True)
@@ -195,26 +222,24 @@ class ColumnCost:
 
     def __init__(self, cal: Calibrator, s: State, j: int, multi: bool = False) -> None:
         self.thr = float(cal.settings["multivariable_p_threshold"])
-        self.targets = _targets(cal, j)
-        self.fits = []  # (key, times, events, population mask) of the fits with something to aim at
-        for pop, ep in FITS:
-            t, _, p, _ = self.targets[(pop, ep)]
+        self.fits = []  # (key, rows in risk order, last, events, printed row) of the fits with something to aim at
+        for (pop, ep), (t, tol, p, side) in _targets(cal, j).items():
             if np.all(np.isnan(t)) and p is None:
                 continue
             rows = np.flatnonzero(cal.pop_mask[pop])
             order, last = _risk_index(s.time(ep)[rows].astype(float))
-            self.fits.append(((pop, ep), rows[order], last, s.event[rows][order].astype(bool)))
+            self.fits.append(((pop, ep), rows[order], last, s.event[rows][order].astype(bool),
+                              RowTargets.of(t, tol, p, side)))
         self.models = multi_models(cal, s, j) if multi else []
         self.w_multi = cal.w_multi
 
     def __call__(self, X: np.ndarray, beta0: dict | None = None, steps: int = 12) -> tuple[np.ndarray, dict]:
         total = np.zeros(X.shape[1])
         betas = {}
-        for key, rows, last, ev in self.fits:
-            t, tol, p, side = self.targets[key]
+        for key, rows, last, ev, printed in self.fits:
             fit = cox_uni_sorted(X[rows].astype(float), last, ev, None if beta0 is None else beta0[key], steps,
                                  binary=True)
-            total += fit_costs(fit, t, tol, p, side, self.thr, miss="log")
+            total += printed.cost(fit, self.thr, miss="log")
             betas[key] = fit.beta
         for model in self.models:
             key = ("multi", *model.key)

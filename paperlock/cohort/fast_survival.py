@@ -98,30 +98,53 @@ class CoxFit:
 
 
 def cox_uni(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarray | None = None,
-            steps: int = NEWTON_STEPS) -> CoxFit:
+            steps: int = NEWTON_STEPS, binary: bool = False) -> CoxFit:
     """One single-covariate Breslow Cox model per column of X (n × k), all fitted together.
 
-    `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`).
+    `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`); `binary`:
+    every column is 0/1 (see `cox_uni_sorted`).
     """
     order, last = _risk_index(time)
-    return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps)
+    return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps, binary)
 
 
 def cox_uni_sorted(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None = None,
                    steps: int = NEWTON_STEPS, binary: bool = False) -> CoxFit:
     """`cox_uni` for rows already in risk order (`_risk_index`: `last`, events `ev`); `binary`: every column is
-    0/1, so x² = x and one running sum serves the first and second moments (the same numbers, less work)."""
-    X2 = None if binary else Xs * Xs
+    0/1, so each risk set is n₀ + n₁·e^β with counts that do not depend on β (the same fit, less work)."""
     beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
+    if binary:
+        return _cox_uni_binary(Xs, last, ev, beta, steps)
+    X2 = Xs * Xs
     info = np.ones(Xs.shape[1])
     for _ in range(steps):
         w = np.exp(Xs * beta)
         s0 = np.cumsum(w, axis=0)[last][ev]
         s1 = np.cumsum(Xs * w, axis=0)[last][ev]
-        s2 = s1 if X2 is None else np.cumsum(X2 * w, axis=0)[last][ev]
+        s2 = np.cumsum(X2 * w, axis=0)[last][ev]
         mean = s1 / s0
         score = (Xs[ev] - mean).sum(axis=0)
         info = (s2 / s0 - mean * mean).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = np.where(info > 1e-10, score / info, 0.0)
+        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
+    with np.errstate(divide="ignore"):
+        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
+    return CoxFit(beta, se)
+
+
+def _cox_uni_binary(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta: np.ndarray, steps: int) -> CoxFit:
+    """`cox_uni_sorted` for 0/1 columns: at each event the risk set holds n₁ ones (a running count, fixed) and
+    n − n₁ zeros, so the weighted sums are n₁·e^β and n − n₁ + n₁·e^β and x² = x."""
+    n1 = np.cumsum(Xs, axis=0)[last][ev]
+    n = (last + 1.0)[ev][:, None]
+    x_sum = Xs[ev].sum(axis=0)
+    info = np.ones(Xs.shape[1])
+    for _ in range(steps):
+        s1 = n1 * np.exp(beta)
+        mean = s1 / (n - n1 + s1)
+        score = x_sum - mean.sum(axis=0)
+        info = (mean - mean * mean).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             step = np.where(info > 1e-10, score / info, 0.0)
         beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
