@@ -137,6 +137,26 @@ class TestCommittedCohort:
         assert len(s) == 85 and (s["status"] == "enrolled").sum() == 70
         assert (s["eligible"] == "yes").sum() == 76
 
+    def test_report_lists_generator_limits_as_kept_targets(self) -> None:
+        """A `limits` entry stays a target (judged, counted) and the report names its reason."""
+        settings = yaml.safe_load((ROOT / "data" / "cohort_targets.yaml").read_text())
+        rep = json.loads((DATA / "calibration.json").read_text())
+        by_id = {e["id"]: e for e in rep["entries"]}
+        md = (DATA / "calibration.md").read_text()
+        for limit in settings["limits"]:
+            assert " ".join(limit["reason"].split()[:6]) in md
+            for i in limit["entries"]:
+                assert by_id[i]["limit"] == limit["reason"] and not by_id[i]["excluded"]
+
+    def test_unknown_limit_entry_is_an_error(self) -> None:
+        from paperlock.cohort.report import generator_limits
+        from paperlock.cohort.targets import load_record
+        from paperlock.errors import PaperlockError
+
+        record = load_record(ROOT / "data" / "published.yaml", {})
+        with pytest.raises(PaperlockError, match="table9/no.such.entry"):
+            generator_limits({"limits": [{"reason": "r", "entries": ["table9/no.such.entry"]}]}, record)
+
     def test_exact_tier_targets_met(self) -> None:
         """Counts, percentages and Table 1 quartiles: exact at printed precision."""
         rep = json.loads((DATA / "calibration.json").read_text())

@@ -1,5 +1,5 @@
-"""Evidence behind the cohort's exclusions (data/cohort_targets.yaml) that rests on computation, recomputed
-from the committed cohort so the recorded reason cannot go stale."""
+"""Evidence behind the cohort's exclusions and generator limits (data/cohort_targets.yaml) that rests on
+computation, recomputed from the committed cohort so the recorded reason cannot go stale."""
 
 from __future__ import annotations
 
@@ -15,20 +15,30 @@ from paperlock.cohort.fast_survival import _risk_index, cox_uni_sorted
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _uni_hr_per_choice(time: np.ndarray, event: np.ndarray, rows: np.ndarray, choices: np.ndarray) -> np.ndarray:
-    """Univariable Breslow HR of `yes` vs `no` for every choice of the `no` patients (indices into `rows`)."""
+def _printed_se_range(lower: float, upper: float, half: float = 0.005) -> tuple[float, float]:
+    """The SE of log HR a printed 95% CI allows, each bound anywhere within its rounding."""
+    z = 1.959963984540054
+    return np.log((upper - half) / (lower + half)) / (2 * z), np.log((upper + half) / (lower - half)) / (2 * z)
+
+
+def _fits_per_choice(time: np.ndarray, event: np.ndarray, rows: np.ndarray,
+                     choices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Univariable Breslow (HR, SE of log HR) of `yes` vs `no` for every choice of the `no` patients (indices
+    into `rows`)."""
     order, last = _risk_index(time)
     ev = event[order].astype(bool)
     rank = np.empty(len(time), dtype=int)
     rank[order] = np.arange(len(time))
-    out = []
+    beta, se = [], []
     for chunk in np.array_split(choices, max(1, len(choices) // 8000)):
         X = np.ones((len(time), len(chunk)))
         cols = np.arange(len(chunk))
         for k in range(chunk.shape[1]):
             X[rank[rows[chunk[:, k]]], cols] = 0.0
-        out.append(np.exp(cox_uni_sorted(X, last, ev, binary=True).beta))
-    return np.concatenate(out)
+        fit = cox_uni_sorted(X, last, ev, binary=True)
+        beta.append(fit.beta)
+        se.append(fit.se)
+    return np.exp(np.concatenate(beta)), np.concatenate(se)
 
 
 def test_no_choice_of_the_patients_without_prior_tace_meets_both_pfs_directions() -> None:
@@ -45,8 +55,43 @@ def test_no_choice_of_the_patients_without_prior_tace_meets_both_pfs_directions(
     choices = np.array(list(itertools.combinations(range(len(ici_rows)), int(no_tace.sum()))))
     assert len(choices) == 211_876
     t, e = df["pfs_days"].to_numpy(float), df["pfs_event"].to_numpy(int)
-    hr_all = _uni_hr_per_choice(t, e, ici_rows, choices)
+    hr_all = _fits_per_choice(t, e, ici_rows, choices)[0]
     local = np.arange(len(ici_rows))
-    hr_ici = _uni_hr_per_choice(t[ici_rows], e[ici_rows], local, choices)
+    hr_ici = _fits_per_choice(t[ici_rows], e[ici_rows], local, choices)[0]
     assert not np.any((hr_ici > 1.0) & (hr_all < 1.0))
     assert np.isfinite(hr_all).all() and np.isfinite(hr_ici).all()
+
+
+def test_prior_tace_pfs_and_os_rows_need_different_event_counts() -> None:
+    """The `limits` entry on prior TACE: among the 4 patients without TACE, the PFS rows' CI width needs 3
+    events and the OS rows' needs 2, so one event flag per patient for both endpoints cannot meet both. For every
+    choice of the 4 among the TKI-ICI patients whose HR is within 10% of the printed one, the SE of log HR falls
+    in a narrow band set by the number of events among the 4; the printed CI's SE lies in the 3-event band for
+    PFS and in the 2-event band for OS, and outside the other."""
+    settings = yaml.safe_load((ROOT / "data" / "cohort_targets.yaml").read_text(encoding="utf-8"))
+    assert any("table4/cox.all.os.uni.prior_tace.ci_lower" in lim["entries"] for lim in settings["limits"])
+    df = pd.read_csv(ROOT / "data" / "cohort.csv")
+    ici = df["arm"].eq("TKI-ICI").to_numpy()
+    ici_rows = np.flatnonzero(ici)
+    choices = np.array(list(itertools.combinations(range(len(ici_rows)), 4)))
+    events_among = df["pfs_event"].to_numpy()[ici_rows][choices].sum(axis=1)
+    assert (df["pfs_event"] == df["os_event"]).all(), "premise: one event flag per patient"
+    record = {e["id"]: e["value"] for e in yaml.safe_load((ROOT / "data" / "published.yaml").read_text(
+        encoding="utf-8"))["entries"]}
+    rows = {"table4/cox.all.pfs": 3, "table4/cox.all.os": 2, "table5/cox.tki_ici.os": 2}  # -> events needed
+    for row, need in rows.items():
+        key = f"{row}.uni.prior_tace"
+        hr, lo, hi = record[f"{key}.hr"], record[f"{key}.ci_lower"], record[f"{key}.ci_upper"]
+        ep, only_ici = row.split(".")[2], "tki_ici" in row
+        t, e = df[f"{ep}_days"].to_numpy(float), df[f"{ep}_event"].to_numpy(int)
+        if only_ici:
+            got_hr, se = _fits_per_choice(t[ici_rows], e[ici_rows], np.arange(len(ici_rows)), choices)
+        else:
+            got_hr, se = _fits_per_choice(t, e, ici_rows, choices)
+        near = np.abs(got_hr - hr) <= 0.1 * hr
+        s_lo, s_hi = _printed_se_range(lo, hi)
+        for d in (2, 3):
+            band = se[near & (events_among == d)]
+            assert len(band), (row, d)
+            overlaps = band.min() <= s_hi and band.max() >= s_lo
+            assert overlaps == (d == need), (row, d, band.min(), band.max(), s_lo, s_hi)
