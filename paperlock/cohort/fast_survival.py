@@ -98,14 +98,13 @@ class CoxFit:
 
 
 def cox_uni(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarray | None = None,
-            steps: int = NEWTON_STEPS, binary: bool = False) -> CoxFit:
+            steps: int = NEWTON_STEPS) -> CoxFit:
     """One single-covariate Breslow Cox model per column of X (n × k), all fitted together.
 
-    `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`); `binary`:
-    every column is 0/1 (see `cox_uni_sorted`).
+    `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`).
     """
     order, last = _risk_index(time)
-    return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps, binary)
+    return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps)
 
 
 def cox_uni_sorted(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None = None,

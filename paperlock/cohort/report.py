@@ -98,6 +98,9 @@ def most_events_per_day(df: Any) -> dict[str, int]:
     return out
 
 
+VERDICTS = {True: "pass", False: "FAIL", None: "reported"}
+
+
 def render_markdown(rep: dict[str, Any]) -> str:
     out = ["# Calibration of the synthetic cohort", "",
            "SYNTHETIC DATA. `data/cohort.csv` is a reconstruction, not the study's patients: every number "
@@ -126,8 +129,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
             out += [reason, "", "| entry | printed | cohort | verdict |", "|---|---:|---:|---|"]
             for r in limited:
                 if r["limit"] == reason:
-                    verdict = {True: "pass", False: "FAIL", None: "reported"}[r["pass"]]
-                    out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {verdict} |")
+                    out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {VERDICTS[r['pass']]} |")
             out.append("")
     out += ["", "## Failing targets", "", "| entry | printed | cohort | difference | tier |",
             "|---|---:|---:|---:|---|"]
@@ -137,7 +139,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
     out += ["", "## All entries", "", "| entry | printed | cohort | difference | tier | verdict |",
             "|---|---:|---:|---:|---|---|"]
     for r in rep["entries"]:
-        verdict = "excluded" if r["excluded"] else {True: "pass", False: "FAIL", None: "reported"}[r["pass"]]
+        verdict = "excluded" if r["excluded"] else VERDICTS[r["pass"]]
         out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {r['difference']:+.4f} | {r['tier']} "
                    f"| {verdict} |")
     return "\n".join(out) + "\n"
