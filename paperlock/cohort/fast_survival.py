@@ -107,6 +107,20 @@ def cox_uni(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarra
     return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps)
 
 
+def _newton(beta: np.ndarray, score: np.ndarray, info: np.ndarray) -> np.ndarray:
+    """One Newton–Raphson step per column (none where the information vanishes), clipped to MAX_STEP."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        step = np.where(info > 1e-10, score / info, 0.0)
+    return beta + np.clip(step, -MAX_STEP, MAX_STEP)
+
+
+def _fit(beta: np.ndarray, info: np.ndarray) -> CoxFit:
+    """The fit with SE = information^-1/2 (infinite where the information vanishes)."""
+    with np.errstate(divide="ignore"):
+        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
+    return CoxFit(beta, se)
+
+
 def cox_uni_sorted(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None = None,
                    steps: int = NEWTON_STEPS, binary: bool = False) -> CoxFit:
     """`cox_uni` for rows already in risk order (`_risk_index`: `last`, events `ev`); `binary`: every column is
@@ -124,12 +138,8 @@ def cox_uni_sorted(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.n
         mean = s1 / s0
         score = (Xs[ev] - mean).sum(axis=0)
         info = (s2 / s0 - mean * mean).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(info > 1e-10, score / info, 0.0)
-        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
-    with np.errstate(divide="ignore"):
-        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
-    return CoxFit(beta, se)
+        beta = _newton(beta, score, info)
+    return _fit(beta, info)
 
 
 def _cox_uni_binary(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta: np.ndarray, steps: int) -> CoxFit:
@@ -144,12 +154,8 @@ def _cox_uni_binary(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta: np.n
         mean = s1 / (n - n1 + s1)
         score = x_sum - mean.sum(axis=0)
         info = (mean - mean * mean).sum(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.where(info > 1e-10, score / info, 0.0)
-        beta = beta + np.clip(step, -MAX_STEP, MAX_STEP)
-    with np.errstate(divide="ignore"):
-        se = np.where(info > 1e-10, 1.0 / np.sqrt(np.maximum(info, 1e-300)), np.inf)
-    return CoxFit(beta, se)
+        beta = _newton(beta, score, info)
+    return _fit(beta, info)
 
 
 def cox_multi(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarray | None = None,
