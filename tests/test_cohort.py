@@ -149,13 +149,12 @@ class TestCommittedCohort:
                 assert by_id[i]["limit"] == limit["reason"] and not by_id[i]["excluded"]
 
     def test_unknown_limit_entry_is_an_error(self) -> None:
-        from paperlock.cohort.report import generator_limits
+        """Checked when the record is loaded, before the calibration runs."""
         from paperlock.cohort.targets import load_record
         from paperlock.errors import PaperlockError
 
-        record = load_record(ROOT / "data" / "published.yaml", {})
         with pytest.raises(PaperlockError, match="table9/no.such.entry"):
-            generator_limits({"limits": [{"reason": "r", "entries": ["table9/no.such.entry"]}]}, record)
+            load_record(ROOT / "data" / "published.yaml", {}, [{"reason": "r", "entries": ["table9/no.such.entry"]}])
 
     def test_exact_tier_targets_met(self) -> None:
         """Counts, percentages and Table 1 quartiles: exact at printed precision."""

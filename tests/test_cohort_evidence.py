@@ -10,15 +10,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from paperlock.cohort.fast_survival import _risk_index, cox_uni_sorted
+from paperlock.cohort.fast_survival import Z95, _risk_index, cox_uni_sorted
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _printed_se_range(lower: float, upper: float, half: float = 0.005) -> tuple[float, float]:
     """The SE of log HR a printed 95% CI allows, each bound anywhere within its rounding."""
-    z = 1.959963984540054
-    return np.log((upper - half) / (lower + half)) / (2 * z), np.log((upper + half) / (lower - half)) / (2 * z)
+    return np.log((upper - half) / (lower + half)) / (2 * Z95), np.log((upper + half) / (lower - half)) / (2 * Z95)
 
 
 def _fits_per_choice(time: np.ndarray, event: np.ndarray, rows: np.ndarray,

@@ -35,7 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
-    record = load_record(args.record or Path(settings["record"]), settings.get("exclusions", {}))
+    record = load_record(args.record or Path(settings["record"]), settings.get("exclusions", {}),
+                         settings.get("limits", []))
     seed = int(settings["seed"] if args.seed is None else args.seed)
     effort = settings["effort"]["quick" if args.quick else "full"]
     progress = Progress(enabled=not args.quiet)

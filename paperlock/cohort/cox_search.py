@@ -100,9 +100,8 @@ class RowTargets:
     (3, k) (nan = no target), the printed p's signed z target, and the entry side (1 = the record's p is below
     the threshold, 0 = not, nan = no p printed)."""
 
-    t: np.ndarray
     tol: np.ndarray
-    t0: np.ndarray  # t with no target as 0
+    t0: np.ndarray  # the targets with no target as 0
     no_t: np.ndarray  # where there is no target
     sign: np.ndarray
     sign1: np.ndarray  # the sign, 1 where there is no direction
@@ -117,7 +116,7 @@ class RowTargets:
         tol = tol if tol.ndim == 2 else tol[:, None]
         sign, z_target, has_p = printed_z(t, p)
         side = np.asarray(np.nan if side is None else side, dtype=float)
-        return cls(t, tol, np.nan_to_num(t), np.isnan(t), sign, np.where(sign != 0, sign, 1.0), z_target, has_p,
+        return cls(tol, np.nan_to_num(t), np.isnan(t), sign, np.where(sign != 0, sign, 1.0), z_target, has_p,
                    side == 1.0, np.isfinite(side))
 
     def cost(self, fit, thr: float, miss: str = "linear") -> np.ndarray:

@@ -13,7 +13,6 @@ from typing import Any
 
 from paperlock.cohort.calibrate import km_interval_symmetric
 from paperlock.cohort.targets import Entry, Record
-from paperlock.errors import PaperlockError
 
 
 def tier_of(e: Entry, record: Record, settings: dict[str, Any], continuous: set[str]) -> tuple[str, float, str]:
@@ -41,23 +40,9 @@ def tier_of(e: Entry, record: Record, settings: dict[str, Any], continuous: set[
     return "exact", half, "printed"
 
 
-def generator_limits(settings: dict[str, Any], record: Record) -> dict[str, str]:
-    """{record id: reason} from the settings' `limits`: targets the generator's model cannot meet together
-    (kept as targets, unlike exclusions, because the paper itself is not shown to contradict them)."""
-    out = {}
-    known = {e.id for e in record.all_entries}
-    for limit in settings.get("limits", []):
-        unknown = sorted(set(limit["entries"]) - known)
-        if unknown:
-            raise PaperlockError(f"limits name record entries that do not exist: {', '.join(unknown)}")
-        out.update({i: str(limit["reason"]) for i in limit["entries"]})
-    return out
-
-
 def build_report(record: Record, settings: dict[str, Any], measured: dict[str, float],
                  seconds: float, seed: int, extra: dict[str, Any]) -> dict[str, Any]:
     continuous = set(settings["continuous"])
-    limits = generator_limits(settings, record)
     rows = []
     for e in record.all_entries:
         if e.key not in measured:
@@ -78,7 +63,7 @@ def build_report(record: Record, settings: dict[str, Any], measured: dict[str, f
         excluded = record.exclusions.get(e.id)
         rows.append({"id": e.id, "key": e.key, "printed": e.printed, "target": e.value, "cohort": got,
                      "difference": diff, "tier": tier, "tolerance": tol, "mode": mode,
-                     "pass": ok, "excluded": excluded, "limit": limits.get(e.id)})
+                     "pass": ok, "excluded": excluded, "limit": record.limits.get(e.id)})
     judged = [r for r in rows if r["pass"] is not None and not r["excluded"]]
     summary: dict[str, Any] = {}
     for r in judged:

@@ -31,11 +31,14 @@ class Entry:
 
 
 class Record:
-    """The published record's entries with a key, minus the excluded ones."""
+    """The published record's entries with a key, minus the excluded ones; `limits`: {id: reason} of the entries
+    the generator's model cannot meet together (still targets, unlike exclusions)."""
 
-    def __init__(self, entries: list[Entry], exclusions: dict[str, str]) -> None:
+    def __init__(self, entries: list[Entry], exclusions: dict[str, str],
+                 limits: dict[str, str] | None = None) -> None:
         self.all_entries = entries
         self.exclusions = exclusions
+        self.limits = limits or {}
         self.entries = [e for e in entries if e.id not in exclusions]
         self._by_key: dict[str, list[Entry]] = {}
         self.conflicts: list[str] = []  # keys printed with different values; the table's value is used
@@ -70,7 +73,9 @@ class Record:
         return sorted(k for k in self._by_key if k.startswith(prefix))
 
 
-def load_record(path: Path, exclusions: dict[str, str]) -> Record:
+def load_record(path: Path, exclusions: dict[str, str], limits: list[dict[str, Any]] | None = None) -> Record:
+    """The record's keyed entries; `exclusions` {id: reason} and the settings' `limits` ([{reason, entries}])
+    must name entries that exist."""
     if not path.exists():
         raise PaperlockError(f"{path}: published record not found (pass --record)")
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -81,10 +86,17 @@ def load_record(path: Path, exclusions: dict[str, str]) -> Record:
         entries.append(Entry(str(raw["id"]), str(raw["key"]), str(raw.get("place", "")), float(raw["value"]),
                              str(raw.get("printed", raw["value"])), int(raw.get("decimals", 0) or 0),
                              str(raw.get("kind", ""))))
-    unknown = sorted(set(exclusions) - {e.id for e in entries})
+    known = {e.id for e in entries}
+    unknown = sorted(set(exclusions) - known)
     if unknown:
         raise PaperlockError(f"exclusions name record entries that do not exist: {', '.join(unknown)}")
-    return Record(entries, exclusions)
+    by_id = {}
+    for limit in limits or []:
+        unknown = sorted(set(limit["entries"]) - known)
+        if unknown:
+            raise PaperlockError(f"limits name record entries that do not exist: {', '.join(unknown)}")
+        by_id.update({i: str(limit["reason"]) for i in limit["entries"]})
+    return Record(entries, exclusions, by_id)
 
 
 def load_settings(path: Path) -> dict[str, Any]:
