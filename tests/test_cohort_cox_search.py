@@ -107,7 +107,7 @@ def _plant(cal: Calibrator, s: State, j: int, col: np.ndarray) -> None:
     """Make `col` meet column j's univariable rows exactly: its own HR and CI become the targets (no p)."""
     for pop, ep in FITS:
         m = cal.pop_mask[pop]
-        fit = cox_uni(s.time(ep)[m].astype(float), s.event[m], col[m][:, None].astype(float))
+        fit = cox_uni(s.time(ep)[m].astype(float), s.events(ep)[m], col[m][:, None].astype(float))
         b, se = fit.beta[0], fit.se[0]
         vals = np.array([np.exp(b), np.exp(b - Z95 * se), np.exp(b + Z95 * se)])
         cal.uni_t[(pop, ep)][:, j] = vals
@@ -183,7 +183,7 @@ def test_multivariable_column_cost_adds_each_model_it_enters(calibrator: Calibra
             mask = cal.pop_mask[model.key[0]]
             Xm = s.X[:, [cal.col[c] for c in covs]].astype(float)
             Xm[:, covs.index("lmr_high")] = X[:, k]
-            ref = cox_multi(s.time(model.key[1])[mask].astype(float), s.event[mask], Xm[mask])
+            ref = cox_multi(s.time(model.key[1])[mask].astype(float), s.events(model.key[1])[mask], Xm[mask])
             assert np.allclose(model.costs(X[:, [k]], None, 12, "log")[1][0], ref.beta)
             extra += float(model.costs(X[:, [k]], None, 12, "log")[0][0])
         assert both[k] == pytest.approx(uni[k] + cal.w_multi * extra, rel=1e-9)
@@ -197,7 +197,7 @@ def test_multivariable_phase_lowers_the_cost_and_keeps_counts(calibrator: Calibr
     out = []
     for workers in ("1", "2"):
         monkeypatch.setenv("PAPERLOCK_COHORT_WORKERS", workers)
-        s = State(state.pfs.copy(), state.os.copy(), state.event.copy(), state.X.copy())
+        s = state.copy()
         names = {c for covs in cal.multi_sets.values() for c in covs}
         cols = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range") and c.name in names]
         before = {j: float(ColumnCost(cal, s, j, multi=True)(s.X[:, [j]])[0][0]) for j in cols}

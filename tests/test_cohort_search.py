@@ -150,20 +150,20 @@ def test_a_move_may_not_stack_more_events_on_a_day_than_the_limit() -> None:
 
     from paperlock.cohort.calibrate import State, _ties_allowed
 
-    s = State(pfs=np.array([5, 5, 5, 9]), os=np.array([7, 8, 9, 9]), event=np.array([1, 1, 1, 0]),
+    s = State(pfs=np.array([5, 5, 5, 9]), os=np.array([7, 8, 9, 9]), ev=np.array([[1, 1, 1, 0]] * 2),
               X=np.zeros((4, 1)))
     search = SimpleNamespace(cal=SimpleNamespace(max_ties=2), s=s)
     assert not _ties_allowed(search, ("time", "pfs", 2, 6))  # the third event on day 5
     assert _ties_allowed(search, ("time", "os", 2, 6))  # os: days 7, 8, 9 (one event each)
     assert _ties_allowed(search, ("exchange", 0, 3))
-    s.event[:] = [1, 1, 0, 1]
-    assert _ties_allowed(search, ("event", 2, 3))  # patient 3 now has the event: pfs day 9, os day 9
+    s.ev[:] = [1, 1, 0, 1]
+    move = ("event", 2, 3)
+    assert _ties_allowed(search, move)  # patient 3 now has the events: pfs day 9, os day 9
     s.os[1] = 9
-    s.event[:] = [1, 1, 0, 1]
-    assert _ties_allowed(search, ("event", 2, 3))  # os day 9: patients 1 and 3, two events
+    assert _ties_allowed(search, move)  # os day 9: patients 1 and 3, two events
     s.os[0] = 9
-    assert not _ties_allowed(search, ("event", 2, 3))  # os day 9: three events
-    assert _ties_allowed(SimpleNamespace(cal=SimpleNamespace(max_ties=None), s=s), ("event", 2, 3))
+    assert not _ties_allowed(search, move)  # os day 9: three events
+    assert _ties_allowed(SimpleNamespace(cal=SimpleNamespace(max_ties=None), s=s), move)
 
 
 @pytest.mark.parametrize("kind", ["pfs", "os", "event", "km", "km_exchange", "exchange_regimen", "slide_pfs",
@@ -181,15 +181,49 @@ def test_arm_stage_moves_only_its_patients(calibrator: Calibrator, kind: str) ->
     other = cal.design.arm != "tki"
     proposed = 0
     for _ in range(200):
-        pfs, os_, events = state.pfs.copy(), state.os.copy(), int(state.event.sum())
+        pfs, os_, events = state.pfs.copy(), state.os.copy(), state.ev.sum(axis=1)
         undo = _propose(kind, search, rng, [], [])
         if undo is None:
             continue
         proposed += 1
         assert (state.pfs[other] == pfs[other]).all() and (state.os[other] == os_[other]).all()
-        assert int(state.event.sum()) == events and (state.pfs <= state.os).all()
+        assert (state.ev.sum(axis=1) == events).all() and (state.pfs <= state.os).all()
+        assert _flags_fit_days(state) and state.unmatched() == 2 * cal.settings["unmatched_event_pairs"]
         _undo(state, undo)
     assert proposed > 0 or kind in ("km", "km_exchange")
+
+
+def _flags_fit_days(state) -> bool:
+    return all(state.order_ok(i, int(state.pfs[i]), int(state.os[i])) for i in range(len(state.pfs)))
+
+
+def test_unmatched_event_pairs_start_and_stay(calibrator: Calibrator) -> None:
+    """The settings' unmatched pairs: one patient progressed and alive, one censored for PFS before death
+    (PFS < OS); every move keeps each patient's pair of flags whole, so both kinds stay as many, and a move
+    that would give the censored-then-dead flags to a patient whose PFS equals OS is refused."""
+    import copy
+
+    from paperlock.cohort.calibrate import _propose, _swap_flags
+
+    cal = copy.copy(calibrator)
+    pairs = 1
+    cal.settings = {**calibrator.settings, "unmatched_event_pairs": pairs}
+    rng = np.random.default_rng(29)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    alive = (state.ev[0] == 1) & (state.ev[1] == 0)
+    censored = (state.ev[0] == 0) & (state.ev[1] == 1)
+    assert alive.sum() == pairs and censored.sum() == pairs and _flags_fit_days(state)
+    search = Search(cal, state, uni_cols=[0])
+    for kind in ("event", "exchange_regimen", "exchange_within", "pfs", "os", "slide_pfs", "slide_os", "km"):
+        for _ in range(300):
+            if _propose(kind, search, rng, [], []) is not None:
+                assert state.unmatched() == 2 * pairs and _flags_fit_days(state), kind
+    c = int(np.flatnonzero((state.ev[0] == 0) & (state.ev[1] == 1))[0])
+    j = int(np.flatnonzero((state.ev[0] == 1) & (state.ev[1] == 1))[0])
+    state.os[j] = state.pfs[j]
+    before = state.ev.copy()
+    assert _swap_flags(state, c, j) is None and np.array_equal(state.ev, before)
+    assert not state.order_ok(c, int(state.os[c]), int(state.os[c]))  # its PFS may not reach its death
 
 
 @pytest.mark.parametrize(("median", "lower", "upper", "symmetric"), [
@@ -237,7 +271,7 @@ def test_km_phase_result_does_not_depend_on_worker_processes(calibrator: Calibra
         km_phase(cal, state, rng, 400, cols, Progress(enabled=False))
         out.append(state)
     a, b = out
-    for name in ("pfs", "os", "event", "X"):
+    for name in ("pfs", "os", "ev", "X"):
         assert (getattr(a, name) == getattr(b, name)).all(), name
     assert (a.pfs <= a.os).all()
 
@@ -250,7 +284,7 @@ def test_cox_time_phase_holds_every_kaplan_meier_number(calibrator: Calibrator) 
     rng = np.random.default_rng(23)
     state = initial_state(cal, initial_matrix(cal.design, rng), rng)
     before = {k: cal.km_cost(state, k)[1] for k in cal.curves}
-    X, events = state.X.copy(), int(state.event.sum())
+    X, events = state.X.copy(), state.ev.sum(axis=1)
     search = CoxTimeSearch(cal, state)
     start_cost = search.total()
     anneal(search, rng, 400, MOVES, Progress(enabled=False), t0=T0, t1=T1, protect_km=True, locked=set(cal.curves))
@@ -258,7 +292,32 @@ def test_cox_time_phase_holds_every_kaplan_meier_number(calibrator: Calibrator) 
     assert search.total() == pytest.approx(fresh.total(), rel=1e-6)
     assert fresh.total() < start_cost
     assert all(cal.km_cost(state, k)[1] <= f for k, f in before.items())
-    assert (state.pfs <= state.os).all() and int(state.event.sum()) == events
+    assert (state.pfs <= state.os).all() and (state.ev.sum(axis=1) == events).all()
     assert np.array_equal(state.X, X)
     cox_time_phase(cal, state, rng, 50, Progress(enabled=False))
     assert all(cal.km_cost(state, k)[1] <= f for k, f in before.items())
+
+
+@pytest.mark.parametrize(("deaths", "pairs"), [(45, 0), (45, 1), (51, 2)])
+def test_initial_state_gives_each_endpoint_its_number_of_events(calibrator: Calibrator, deaths: int,
+                                                               pairs: int) -> None:
+    """Another study's record may print fewer deaths than progressions: the extra progressions are patients alive
+    at last follow-up; the settings' unmatched pairs add one of those and one patient censored for PFS who died
+    later (PFS < OS). Too many pairs for the patients is an error."""
+    from types import SimpleNamespace
+
+    cal = calibrator
+    n_pfs = int(cal.record.value("events.pfs.all.n"))
+    record = SimpleNamespace(has=lambda key: True,
+                             value=lambda key: deaths if key == "events.os.all.n" else cal.record.value(key))
+    fake = SimpleNamespace(design=cal.design, record=record, km=cal.km, month=cal.month,
+                           settings={"unmatched_event_pairs": pairs})
+    rng = np.random.default_rng(31)
+    state = initial_state(fake, initial_matrix(cal.design, rng), rng)
+    assert state.ev[0].sum() == n_pfs and state.ev[1].sum() == deaths
+    assert ((state.ev[0] == 0) & (state.ev[1] == 1)).sum() == pairs
+    assert ((state.ev[0] == 1) & (state.ev[1] == 0)).sum() == n_pfs - deaths + pairs
+    assert _flags_fit_days(state)
+    fake.settings["unmatched_event_pairs"] = cal.design.n
+    with pytest.raises(ValueError, match="unmatched pairs"):
+        initial_state(fake, initial_matrix(cal.design, rng), rng)

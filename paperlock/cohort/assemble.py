@@ -35,8 +35,8 @@ def assemble(design: Design, record: Record, settings: dict[str, Any], state: St
         "patient_id": design.ids,
         "arm": [groups["arm"][a] for a in design.arm],
         "regimen": [groups["regimen"][r] for r in design.regimen],
-        "pfs_days": state.pfs.astype(int), "pfs_event": state.event.astype(int),
-        "os_days": state.os.astype(int), "os_event": state.event.astype(int),
+        "pfs_days": state.pfs.astype(int), "pfs_event": state.ev[0].astype(int),
+        "os_days": state.os.astype(int), "os_event": state.ev[1].astype(int),
     })
     for var, cfg in settings["continuous"].items():
         v = cont[var]

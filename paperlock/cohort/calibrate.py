@@ -1,7 +1,9 @@
 """Search for survival times, events and covariate assignments that reproduce the record's KM and Cox numbers.
 
-The state is per patient: PFS and OS days (integers, PFS <= OS), one shared event flag (the same patients
-progress and die: the record's 51 progressions and 51 deaths), and the binary Cox covariates. The cost is a
+The state is per patient: PFS and OS days (integers, PFS <= OS), the PFS and OS event flags and the binary Cox
+covariates. As many patients as the record's numbers of progressions and deaths allow have both events, plus the
+settings' `unmatched_event_pairs`: a patient who progressed and was alive at last follow-up with one censored for
+PFS who died later (PFS < OS); moves exchange a patient's flags only whole, so these stay as many. The cost is a
 weighted sum of tolerance-scaled errors over the targeted record numbers (inside its tolerance a term is
 damped, so the search still centres the value). Four phases, each with a fixed effort (deterministic for a
 seed):
@@ -164,16 +166,30 @@ def term(err: np.ndarray | float, tol: np.ndarray | float) -> np.ndarray | float
 
 @dataclass
 class State:
+    """Per patient: PFS and OS days, the event flags (`ev[0]` progression or death, `ev[1]` death) and the
+    binary Cox covariates. A patient whose flags differ is *unmatched*: (1, 0) progressed and alive at last
+    follow-up, (0, 1) censored for PFS (at a day before death) and died."""
+
     pfs: np.ndarray
     os: np.ndarray
-    event: np.ndarray
+    ev: np.ndarray  # (2, n) int64
     X: np.ndarray
 
     def copy(self) -> State:
-        return State(self.pfs.copy(), self.os.copy(), self.event.copy(), self.X.copy())
+        return State(self.pfs.copy(), self.os.copy(), self.ev.copy(), self.X.copy())
 
     def time(self, ep: str) -> np.ndarray:
         return self.pfs if ep == "pfs" else self.os
+
+    def events(self, ep: str) -> np.ndarray:
+        return self.ev[0] if ep == "pfs" else self.ev[1]
+
+    def order_ok(self, i: int, pfs: int, os_: int) -> bool:
+        """Whether patient i may have these days: PFS <= OS, and PFS < OS if censored for PFS but dead."""
+        return pfs < os_ or (pfs == os_ and not (self.ev[0, i] == 0 and self.ev[1, i] == 1))
+
+    def unmatched(self) -> int:
+        return int((self.ev[0] != self.ev[1]).sum())
 
 
 @dataclass
@@ -261,7 +277,7 @@ class Calibrator:
             return 0.0, 0, KMMedian(np.nan, np.nan, np.nan, False)
         mask = self.curve_mask(s, strat, group)
         probe = self.median_probe.get(key, ())
-        med = km_median_spss(s.time(ep)[mask].astype(float) / self.month, s.event[mask], at=probe)
+        med = km_median_spss(s.time(ep)[mask].astype(float) / self.month, s.events(ep)[mask], at=probe)
         cost, fails = 0.0, 0
         if probe:  # how far S is from crossing 0.5 on the target day: a slope where the median is flat
             before, on = med.s_at
@@ -285,7 +301,7 @@ class Calibrator:
                 beta0: np.ndarray | None = None, steps: int = 12):
         mask = self.pop_mask[pop]
         X = s.X[mask] if cols is None else s.X[mask][:, cols]
-        return cox_uni(s.time(ep)[mask].astype(float), s.event[mask], X, beta0=beta0, steps=steps)
+        return cox_uni(s.time(ep)[mask].astype(float), s.events(ep)[mask], X, beta0=beta0, steps=steps)
 
     def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None,
                       miss: str = "linear") -> np.ndarray:
@@ -437,7 +453,7 @@ def km_polish(search: Search, rng: np.random.Generator, rounds: int, progress: P
                 for shift in rng.permutation(POLISH_SHIFTS):
                     old = int(times[i])
                     new = old + int(shift)
-                    if not 1 <= new <= MAX_DAYS or (ep == "pfs" and new > s.os[i]) or (ep == "os" and new < s.pfs[i]):
+                    if not 1 <= new <= MAX_DAYS or not _days_ok(s, int(i), ep, new):
                         continue
                     times[i] = new
                     undo = ("time", ep, int(i), old)
@@ -466,12 +482,17 @@ def _ties_allowed(search: Search, undo) -> bool:
     limit, s = search.cal.max_ties, search.s
     if limit is None or undo[0] not in ("time", "event"):
         return True  # exchanges keep each endpoint's (day, event) pairs; covariate moves keep the times
-    moved = [(undo[1], undo[2])] if undo[0] == "time" else [(ep, undo[2]) for ep in ENDPOINTS]
+    moved = [(undo[1], undo[2])] if undo[0] == "time" else [(ep, k) for ep in ENDPOINTS for k in undo[1:3]]
     for ep, i in moved:
-        t = s.time(ep)
-        if s.event[i] and int(((t == t[i]) & (s.event == 1)).sum()) > limit:
+        t, e = s.time(ep), s.events(ep)
+        if e[i] and int(((t == t[i]) & (e == 1)).sum()) > limit:
             return False
     return True
+
+
+def _days_ok(s: State, i: int, ep: str, new: int) -> bool:
+    """Whether patient i's `ep` day may become `new` (`State.order_ok`)."""
+    return s.order_ok(i, new, int(s.os[i])) if ep == "pfs" else s.order_ok(i, int(s.pfs[i]), new)
 
 
 def _pick(search: Search, rng: np.random.Generator) -> int:
@@ -491,9 +512,7 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
         new = min(max(new, 1), MAX_DAYS)
         if new == old:
             return None
-        if kind == "pfs" and new > s.os[i]:
-            return None
-        if kind == "os" and new < s.pfs[i]:
+        if not _days_ok(s, i, kind, new):
             return None
         arr[i] = new
         return ("time", kind, i, old)
@@ -503,16 +522,13 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
         return _propose_slide(search, rng, kind.split("_", 1)[1])
     if kind.startswith("exchange"):
         return _propose_exchange(search, rng, kind)
-    if kind == "event":  # a movable patient's event flag changes; another patient's changes back (51 stay 51)
+    if kind == "event":  # two patients exchange their event flags (the numbers of events stay)
         i = _pick(search, rng)
-        other = np.flatnonzero(s.event != s.event[i])
+        other = np.flatnonzero((s.ev[0] != s.ev[0, i]) | (s.ev[1] != s.ev[1, i]))
         if not len(other):
             return None
         j = int(other[rng.integers(len(other))])
-        if s.event[i] == 0:
-            i, j = j, i
-        s.event[i], s.event[j] = 0, 1
-        return ("event", i, j)
+        return _swap_flags(s, i, j)
     if kind == "swap":
         if not swap_cols:
             return None
@@ -562,7 +578,7 @@ def _propose_km(search: Search, rng: np.random.Generator):
     day = int(round(med.median * cal.month))
     if day != target_day and rng.random() < 0.5:
         # the curve's event nearest the target day moves onto it (a small step for the enclosing curves)
-        ev_days = np.unique(times[mask & (s.event == 1)])
+        ev_days = np.unique(times[mask & (s.events(ep) == 1)])
         ev_days = ev_days[ev_days != target_day]
         if not len(ev_days):
             return None
@@ -575,13 +591,13 @@ def _propose_km(search: Search, rng: np.random.Generator):
             return None
         who, new = end
         new += int(rng.integers(-1, 2))
-    cand = np.intersect1d(np.flatnonzero(mask & (s.event == 1) & (times == who)), search.movable)
+    cand = np.intersect1d(np.flatnonzero(mask & (s.events(ep) == 1) & (times == who)), search.movable)
     if not len(cand):
         return None
     i = int(cand[rng.integers(len(cand))])
     new = min(max(new, 1), MAX_DAYS)
     old = int(times[i])
-    if new == old or (ep == "pfs" and new > s.os[i]) or (ep == "os" and new < s.pfs[i]):
+    if new == old or not _days_ok(s, i, ep, new):
         return None
     times[i] = new
     return ("time", ep, i, old)
@@ -626,11 +642,12 @@ def _propose_km_exchange(search: Search, rng: np.random.Generator):
         who, want = end
     times = s.time(ep)
     mask = cal.curve_mask(s, strat, group)
-    mine = np.intersect1d(np.flatnonzero(mask & (s.event == 1) & (times == who)), search.movable)
+    events = s.events(ep)
+    mine = np.intersect1d(np.flatnonzero(mask & (events == 1) & (times == who)), search.movable)
     if strat == "regimen":
-        pool = np.flatnonzero((d.arm == d.arm[mask][0]) & ~mask & (s.event == 1))
+        pool = np.flatnonzero((d.arm == d.arm[mask][0]) & ~mask & (events == 1))
     else:
-        pool = np.flatnonzero(~mask & (s.event == 1))
+        pool = np.flatnonzero(~mask & (events == 1))
     pool = np.intersect1d(pool, search.movable)
     if not len(mine) or not len(pool):
         return None
@@ -656,10 +673,11 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
     below, above = others[others < old], others[others > old]
     lo = int(below.max()) + 1 if len(below) else 1
     hi = int(above.min()) - 1 if len(above) else min(MAX_DAYS, old + 120)
+    strict = int(s.ev[0, i] == 0 and s.ev[1, i] == 1)  # censored for PFS before death: PFS < OS
     if ep == "pfs":
-        hi = min(hi, int(s.os[i]))
+        hi = min(hi, int(s.os[i]) - strict)
     else:
-        lo = max(lo, int(s.pfs[i]))
+        lo = max(lo, int(s.pfs[i]) + strict)
     if hi <= lo:
         return None
     new = int(rng.integers(lo, hi + 1))
@@ -686,15 +704,28 @@ def _propose_exchange(search: Search, rng: np.random.Generator, kind: str):
     if not len(pool):
         return None
     j = int(pool[rng.integers(len(pool))])
-    if s.pfs[i] == s.pfs[j] and s.os[i] == s.os[j] and s.event[i] == s.event[j]:
+    if s.pfs[i] == s.pfs[j] and s.os[i] == s.os[j] and (s.ev[:, i] == s.ev[:, j]).all():
         return None
     _exchange(s, i, j)
     return ("exchange", i, j)
 
 
 def _exchange(s: State, i: int, j: int) -> None:
-    for arr in (s.pfs, s.os, s.event):
+    for arr in (s.pfs, s.os):
         arr[i], arr[j] = arr[j], arr[i]
+    s.ev[:, [i, j]] = s.ev[:, [j, i]]
+
+
+def _swap_flags(s: State, i: int, j: int):
+    """Exchange patients i and j's event flags (both endpoints); None (nothing changed) if a patient's days would
+    not allow its new flags. The patient that had the PFS event comes first in the undo."""
+    if s.ev[0, i] == 0:
+        i, j = j, i
+    s.ev[:, [i, j]] = s.ev[:, [j, i]]
+    if not (s.order_ok(i, int(s.pfs[i]), int(s.os[i])) and s.order_ok(j, int(s.pfs[j]), int(s.os[j]))):
+        s.ev[:, [i, j]] = s.ev[:, [j, i]]
+        return None
+    return ("event", i, j)
 
 
 def _undo(s: State, undo) -> None:
@@ -703,7 +734,7 @@ def _undo(s: State, undo) -> None:
     elif undo[0] == "time":
         (s.pfs if undo[1] == "pfs" else s.os)[undo[2]] = undo[3]
     elif undo[0] == "event":
-        s.event[undo[1]], s.event[undo[2]] = 1, 0
+        s.ev[:, [undo[1], undo[2]]] = s.ev[:, [undo[2], undo[1]]]
     elif undo[0] == "swap":
         s.X[undo[2], undo[1]], s.X[undo[3], undo[1]] = 1, 0
     elif undo[0] == "flip":
@@ -732,12 +763,18 @@ def _affected(search: Search, kind: str, undo) -> tuple[list, list, list[int] | 
 
 
 def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> State:
-    """Exponential times around each regimen's target medians; the record's number of events."""
+    """Exponential times around each regimen's target medians and the record's numbers of progressions and
+    deaths. As many patients as possible have both events; the rest of the larger count (and the settings'
+    `unmatched_event_pairs` beyond it) progressed and were alive at last follow-up, or were censored for PFS
+    and died later (PFS < OS). The moves keep every patient's pair of flags whole, so these stay as many."""
     d = cal.design
     n = d.n
-    n_events = int(cal.record.value("events.pfs.all.n"))
-    if cal.record.has("events.os.all.n") and int(cal.record.value("events.os.all.n")) != n_events:
-        raise ValueError("the shared-event construction needs equal numbers of progressions and deaths")
+    n_pfs = int(cal.record.value("events.pfs.all.n"))
+    n_os = int(cal.record.value("events.os.all.n")) if cal.record.has("events.os.all.n") else n_pfs
+    both = min(n_pfs, n_os) - int(cal.settings.get("unmatched_event_pairs", 0))
+    if both < 0 or n_pfs + n_os - both > n:
+        raise ValueError(f"{n_pfs} progressions and {n_os} deaths cannot be given to {n} patients with "
+                         f"{min(n_pfs, n_os) - both} unmatched pairs")
     med = {}
     for t in cal.km:
         if t.stratifier == "regimen" and t.stat == "median":
@@ -751,9 +788,15 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
         o = p + rng.exponential((mo - mp) / math.log(2))
         pfs[i] = max(1, min(MAX_DAYS, int(round(p))))
         os_[i] = max(pfs[i], min(MAX_DAYS, int(round(o))))
-    event = np.zeros(n, dtype=np.int64)
-    event[rng.permutation(n)[:n_events]] = 1
-    return State(pfs, os_, event, X)
+    order = rng.permutation(n)
+    ev = np.zeros((2, n), dtype=np.int64)
+    ev[:, order[:both]] = 1
+    ev[0, order[both:n_pfs]] = 1  # progressed, alive at last follow-up
+    rest = order[n_pfs:]
+    ev[1, rest[pfs[rest] < os_[rest]][: n_os - both]] = 1  # censored for PFS, died later
+    if int(ev[1].sum()) != n_os:
+        raise ValueError("too few patients with PFS < OS for the deaths of patients censored for PFS")
+    return State(pfs, os_, ev, X)
 
 
 POLISH_ROUNDS = 6  # greedy rounds after the annealing of a stage with fixed curves
@@ -807,7 +850,7 @@ def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations
                 for seed in rng.integers(2**63, size=st.restarts)]
         results = run_jobs(_stage_run, jobs)  # independent runs from the same start; the best is kept
         score, best = min(results, key=lambda x: x[0])
-        for name in ("pfs", "os", "event", "X"):
+        for name in ("pfs", "os", "ev", "X"):
             getattr(state, name)[...] = getattr(best, name)
         progress.done(runs=len(results), best_fail=score[0], best_cost=score[1],
                       fails=",".join(str(x[0][0]) for x in results))

@@ -207,7 +207,7 @@ def multi_models(cal: Calibrator, s: State, j: int) -> list[MultiModel]:
         rows = np.flatnonzero(cal.pop_mask[pop])
         order, last = _risk_index(s.time(ep)[rows].astype(float))
         rows = rows[order]
-        ev = s.event[rows].astype(bool)
+        ev = s.events(ep)[rows].astype(bool)
         out.append(MultiModel((pop, ep), rows, risk_matrix(last, ev), ev,
                               s.X[rows][:, [cal.col[c] for c in covs]].astype(float), covs.index(name),
                               ModelRows.of(cal, (pop, ep))))
@@ -227,7 +227,7 @@ class ColumnCost:
                 continue
             rows = np.flatnonzero(cal.pop_mask[pop])
             order, last = _risk_index(s.time(ep)[rows].astype(float))
-            self.fits.append(((pop, ep), rows[order], last, s.event[rows][order].astype(bool),
+            self.fits.append(((pop, ep), rows[order], last, s.events(ep)[rows][order].astype(bool),
                               RowTargets.of(t, tol, p, side)))
         self.models = multi_models(cal, s, j) if multi else []
         self.w_multi = cal.w_multi

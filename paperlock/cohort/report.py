@@ -83,6 +83,12 @@ def most_events_per_day(df: Any) -> dict[str, int]:
     return out
 
 
+def unmatched_events(df: Any) -> dict[str, int]:
+    """How many patients progressed and were alive at last follow-up, and were censored for PFS and died."""
+    return {"progressed_alive": int(((df["pfs_event"] == 1) & (df["os_event"] == 0)).sum()),
+            "censored_died": int(((df["pfs_event"] == 0) & (df["os_event"] == 1)).sum())}
+
+
 VERDICTS = {True: "pass", False: "FAIL", None: "reported"}
 
 
@@ -99,6 +105,15 @@ def render_markdown(rep: dict[str, Any]) -> str:
         most = ", ".join(f"{ep.upper()} {n}" for ep, n in r["most_events_per_day"].items())
         out += ["", f"Realism: the most events of one endpoint on one day are {most} "
                 f"(limit {r['max_events_per_day']})."]
+        if "unmatched" in r:
+            u = r["unmatched"]
+            if u["progressed_alive"] or u["censored_died"]:
+                out += ["", f"Event flags: {u['progressed_alive']} patient(s) progressed and were alive at last "
+                        f"follow-up, {u['censored_died']} censored for PFS died later; every other patient "
+                        "has the same PFS and OS event flag (settings: `unmatched_event_pairs`)."]
+            else:
+                out += ["", "Event flags: the same patients progressed and died (settings: "
+                        "`unmatched_event_pairs`)."]
     out += ["", "## Excluded record entries (contradictory; never tuned for)", "",
             "| entry | printed | cohort | reason |", "|---|---:|---:|---|"]
     for r in rep["entries"]:

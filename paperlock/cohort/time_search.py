@@ -39,7 +39,7 @@ class CoxTimeSearch(Search):
         cal, s = self.cal, self.s
         mask = cal.pop_mask[key[0]]
         cols = [cal.col[c] for c in cal.multi_sets[key]]
-        fit = cox_multi(s.time(key[1])[mask].astype(float), s.event[mask], s.X[mask][:, cols])
+        fit = cox_multi(s.time(key[1])[mask].astype(float), s.events(key[1])[mask], s.X[mask][:, cols])
         return cal.w_multi * float(self.models[key].cost(fit.beta[None], fit.se[None], "log")[0])
 
     def total(self) -> float:
