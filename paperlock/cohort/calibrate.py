@@ -688,7 +688,7 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
 
 
 def _propose_exchange(search: Search, rng: np.random.Generator, kind: str):
-    """Exchange two patients' survival (both times and the event flag): `exchange_regimen` between regimens of
+    """Exchange two patients' survival (both times and both event flags): `exchange_regimen` between regimens of
     one arm (the arm and overall curves stay as they are, the regimen and AFP curves change), `exchange_within`
     within a regimen (only the AFP curves and the Cox fits change). This moves a curve's median neighbourhood
     between nested curves."""

@@ -3,7 +3,7 @@
 After the covariate columns are searched with the times fixed, the times themselves still have room: a time
 may move wherever no curve it belongs to loses a printed number (a censoring between two events, an event
 within the days that keep a median and its CI). This phase anneals such moves (time shifts, slides between
-regimen neighbours, exchanges of the event flag) against the univariable and multivariable Cox rows, with the
+regimen neighbours, exchanges of the event flags) against the univariable and multivariable Cox rows, with the
 count-oriented miss cost of the covariate search. No move may add a Kaplan–Meier failure to a curve it
 touches, and the curves' own cost is scaled down (`KM_WEIGHT`) so that within their tolerances the Cox rows
 decide. Measured 2026-11-24 after the multivariable phase (audit of the manuscript): 1026 -> 1035 of 1197
