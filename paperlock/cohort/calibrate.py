@@ -184,9 +184,13 @@ class State:
     def events(self, ep: str) -> np.ndarray:
         return self.ev[0] if ep == "pfs" else self.ev[1]
 
+    def censored_then_dead(self, i: int) -> bool:
+        """Patient i was censored for PFS and died later (so PFS < OS)."""
+        return bool(self.ev[0, i] == 0 and self.ev[1, i] == 1)
+
     def order_ok(self, i: int, pfs: int, os_: int) -> bool:
         """Whether patient i may have these days: PFS <= OS, and PFS < OS if censored for PFS but dead."""
-        return pfs < os_ or (pfs == os_ and not (self.ev[0, i] == 0 and self.ev[1, i] == 1))
+        return pfs < os_ or (pfs == os_ and not self.censored_then_dead(i))
 
     def unmatched(self) -> int:
         return int((self.ev[0] != self.ev[1]).sum())
@@ -673,7 +677,7 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
     below, above = others[others < old], others[others > old]
     lo = int(below.max()) + 1 if len(below) else 1
     hi = int(above.min()) - 1 if len(above) else min(MAX_DAYS, old + 120)
-    strict = int(s.ev[0, i] == 0 and s.ev[1, i] == 1)  # censored for PFS before death: PFS < OS
+    strict = int(s.censored_then_dead(i))  # PFS < OS
     if ep == "pfs":
         hi = min(hi, int(s.os[i]) - strict)
     else:
