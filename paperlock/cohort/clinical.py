@@ -48,7 +48,7 @@ def best_response(design: Design, record: Record, state: State, afp_decreased: n
         for dec, n_orr, n_pd in ((1, orr_dec[k], pd_dec[k]), (0, orr[a] - orr_dec[k], pd_[a] - pd_dec[k])):
             idx = np.flatnonzero((design.arm == a) & (afp_decreased == dec))
             # earliest progression first; censored patients last
-            key = np.where(state.ev[0][idx] == 1, state.pfs[idx], state.pfs[idx] + 10_000)
+            key = np.where(state.events("pfs")[idx] == 1, state.pfs[idx], state.pfs[idx] + 10_000)
             order = idx[np.lexsort((idx, key))]
             resp[order[:n_pd]] = "PD"
             resp[order[n_pd:]] = "SD"
@@ -182,6 +182,6 @@ def subsequent_therapy(design: Design, record: Record, state: State, rng: np.ran
         labels = []
         for k in keys:
             labels += [k.split(".")[1]] * int(record.value(k))
-        progressed = rng.permutation(np.flatnonzero((design.arm == a) & (state.ev[0] == 1)))
+        progressed = rng.permutation(np.flatnonzero((design.arm == a) & (state.events("pfs") == 1)))
         out[progressed[: len(labels)]] = labels
     return out
