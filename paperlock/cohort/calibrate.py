@@ -160,6 +160,9 @@ def multivariable_sets(record: Record, settings: dict[str, Any], cov_names: list
 
 def term(err: np.ndarray | float, tol: np.ndarray | float) -> np.ndarray | float:
     """Tolerance-scaled error r: 0.05·r² inside the tolerance, 1 + r beyond it (a miss costs at least 1)."""
+    if isinstance(err, float) and isinstance(tol, float):  # the KM cost's scalars: same arithmetic, no arrays
+        r = abs(err) / tol
+        return 1.0 + r if r > 1.0 else 0.05 * r * r
     r = np.abs(err) / tol
     return np.where(r > 1.0, 1.0 + r, 0.05 * r * r)
 
@@ -218,6 +221,7 @@ class Calibrator:
         self.afp_col = self.col.get("afp_gt400")
         self.max_ties = int(self.settings.get("realism", {}).get("max_events_per_day", 0)) or None
         self.active: set[tuple[str, str, str]] | None = None  # KM curves the cost counts (None = all)
+        self._fixed_masks: dict[tuple[str, str], np.ndarray] = {}  # curve membership by design
         self.pop_mask = {"all": np.ones(d.n, dtype=bool), "tki_ici": d.is_ici}
         # KM curves: (endpoint, stratifier, group) -> list of targets
         self.curves: dict[tuple[str, str, str], list[KMTarget]] = {}
@@ -255,22 +259,30 @@ class Calibrator:
 
     # ---- curve membership -------------------------------------------------------------------------
     def curve_mask(self, s: State, strat: str, group: str) -> np.ndarray:
-        d = self.design
-        if strat == "overall":
-            return np.ones(d.n, dtype=bool)
-        if strat == "arm":
-            return d.arm == group
-        if strat == "regimen":
-            return d.regimen == group
         if strat == "afp_baseline":
             hi = s.X[:, self.afp_col] == 1
             return hi if group == "gt400" else ~hi
-        raise ValueError(strat)
+        key = (strat, group)
+        if key not in self._fixed_masks:  # membership by design: computed once
+            d = self.design
+            masks = {"overall": lambda: np.ones(d.n, dtype=bool), "arm": lambda: d.arm == group,
+                     "regimen": lambda: d.regimen == group}
+            if strat not in masks:
+                raise ValueError(strat)
+            self._fixed_masks[key] = masks[strat]()
+            self._fixed_masks[key].flags.writeable = False
+        return self._fixed_masks[key]
 
     def curves_of(self, s: State, i: int, ep: str | None) -> list[tuple[str, str, str]]:
+        hi = bool(s.X[i, self.afp_col] == 1) if self.afp_col is not None else False
         out = []
         for key in self.curves:
-            if (ep is None or key[0] == ep) and self.curve_mask(s, key[1], key[2])[i]:
+            if ep is not None and key[0] != ep:
+                continue
+            if key[1] == "afp_baseline":
+                if hi == (key[2] == "gt400"):
+                    out.append(key)
+            elif self.curve_mask(s, key[1], key[2])[i]:
                 out.append(key)
         return out
 
