@@ -3,7 +3,8 @@
 Benchmarks are not tests: this prints figures and asserts nothing. Every figure is measured in the same run as
 its baseline, so ratios compare across machines:
 
-* CLI stages (`paperlock --help`, results, report cold/warm) against a bare `python -c pass`;
+* CLI stages (`paperlock --help`, results, report cold/warm) against a bare `python -c pass`, and the cohort
+  generator's compiled Kaplan–Meier kernel against its numpy reference;
 * scaling: for each size (default 70, 10^4, 10^5, 10^6) a synthetic cohort is drawn with the study's spec
   (tools/bench_cohort.py) and the full analysis runs in its own subprocess, timed per stage with the peak
   resident memory of each stage (a sampling thread reads /proc/self/statm; tracemalloc is too slow for numpy);
@@ -285,6 +286,25 @@ def per_call(fn: Callable[[], object], repeat: int, min_seconds: float = 0.2) ->
     return best
 
 
+def cohort_kernel_rows(repeat: int) -> list[str]:
+    """The cohort generator's Kaplan–Meier kernel (compiled) against its numpy reference, per curve, on
+    curves of a regimen's, an arm's and the study's size (the search evaluates ~10⁶ of them)."""
+    import numpy as np
+
+    from paperlock.cohort.fast_survival import _km_steps, km_steps_numpy
+
+    rng = np.random.default_rng(1)
+    out = []
+    for n in (10, 49, 70):
+        t = rng.integers(1, 1500, n) / 30.0
+        e = (rng.random(n) < 0.7).astype(float)
+        fast = per_call(lambda t=t, e=e: _km_steps(t, e), repeat)
+        ref = per_call(lambda t=t, e=e: km_steps_numpy(t, e), repeat)
+        out.append(f"bench cohort KM kernel, {n:2d} patients  {fast * 1e6:7.1f} µs  numpy reference "
+                   f"{ref * 1e6:7.1f} µs  {ref / fast:5.1f}x faster")
+    return out
+
+
 # ---------------------------------------------------------------- driver
 
 def scaling_run(study: str, n: int, seed: int, cutpoint_max_n: int, repeat: int) -> dict:
@@ -382,6 +402,9 @@ def main() -> int:
                  ("lifelines",))):
             heavy = sorted(imports_of(cmd) & set(banned))
             print(f"bench imports of {label}: {', '.join(heavy) if heavy else 'none of ' + ', '.join(banned)}")
+    if not args.no_cli:
+        for line in cohort_kernel_rows(args.repeat):
+            print(line)
     runs = []
     for n in [int(s) for s in args.sizes.split(",") if s.strip()]:
         rep = scaling_run(args.study, n, args.seed, args.cutpoint_max_n, 2 if n >= 1_000_000 else args.repeat)
