@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from paperlock.cohort import km_kernel
 from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, anneal, initial_state
 from paperlock.cohort.cox_search import fit_costs
 from paperlock.cohort.design import build_design, initial_matrix
-from paperlock.cohort.fast_survival import CoxFit, _km_steps, km_median_spss, km_steps_numpy
+from paperlock.cohort.fast_survival import R_TOL, SPSS_EPS, CoxFit, km_median_spss, km_steps_numpy
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import load_record, load_settings
 from paperlock.cohort.time_search import MOVES, T0, T1, CoxTimeSearch, cox_time_phase
@@ -44,18 +45,34 @@ def test_probe_equals_km_at_each_day(days: list[int], seed: int) -> None:
     assert km_median_spss(t, e, at=(probe,)).s_at[0] == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.skipif(km_kernel.load() is None, reason="no C compiler: the search uses km_steps_numpy itself")
 @given(st.lists(st.tuples(st.integers(1, 400), st.booleans()), min_size=0, max_size=70))
 @settings(max_examples=300)
 def test_compiled_km_kernel_equals_numpy_bit_for_bit(rows: list[tuple[int, bool]]) -> None:
-    """Property: the compiled Kaplan–Meier step kernel gives the numpy reference's event times, S, Greenwood
-    sums and median/u/l indices exactly (==, not approx), ties and all-censored curves included, so the
-    generator's cohort does not depend on which kernel ran."""
+    """Property: the compiled Kaplan–Meier step kernel (_km_kernel.c) gives the numpy reference's event times,
+    S, Greenwood sums and median/u/l indices exactly (==, not approx), ties and all-censored curves included,
+    so the generator's cohort does not depend on whether a C compiler was there."""
     t = np.array([r[0] for r in rows], dtype=float) / 30.0
     e = np.array([r[1] for r in rows], dtype=float)
-    fast, ref = _km_steps(t, e), km_steps_numpy(t, e)
+    fast, ref = km_kernel.km_steps(km_kernel.load(), t, e, R_TOL, SPSS_EPS), km_steps_numpy(t, e)
     for a, b in zip(fast[:3], ref[:3], strict=True):
         assert a.tolist() == b.tolist()
     assert tuple(fast[3:]) == tuple(ref[3:])
+
+
+def test_km_median_without_the_kernel_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the kernel disabled the search's medians come from numpy, the same numbers."""
+    rng = np.random.default_rng(3)
+    t, e = rng.integers(1, 500, 49) / 30.0, (rng.random(49) < 0.7).astype(float)
+    with_kernel = km_median_spss(t, e, at=(5.0, 6.0))
+    monkeypatch.setenv("PAPERLOCK_NO_NATIVE", "1")
+    km_kernel.reset()
+    try:
+        assert km_kernel.load() is None
+        assert km_median_spss(t, e, at=(5.0, 6.0)) == with_kernel
+    finally:
+        monkeypatch.delenv("PAPERLOCK_NO_NATIVE")
+        km_kernel.reset()
 
 
 @pytest.fixture(scope="module")

@@ -38,5 +38,8 @@ if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ]; then
   .venv/bin/python -c "import matplotlib.font_manager" >/dev/null 2>&1 || true
   touch .venv/.installed
 fi
-# The compiled Cox kernel, cached under .venv/ by its source hash (built on first use otherwise; none: numpy).
-.venv/bin/python -c "from analysis.stats import cox_kernel; cox_kernel.load() or print('setup: no C compiler: Cox fits use numpy')"
+# The compiled kernels (the analysis' Cox fits, the cohort search's Kaplan–Meier steps), cached under .venv/ by
+# their sources' hashes (built on first use otherwise; none: numpy, the same numbers, slower).
+.venv/bin/python -c "from analysis.stats import cox_kernel; from paperlock.cohort import km_kernel
+cox_kernel.load() or print('setup: no C compiler: Cox fits use numpy')
+km_kernel.load() or print('setup: no C compiler: the cohort search uses numpy')"

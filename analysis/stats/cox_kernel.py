@@ -37,15 +37,17 @@ def _cache_dirs() -> list[Path]:
     return dirs + [Path(sys.prefix) / "paperlock-native", Path.home() / ".cache" / "paperlock"]
 
 
-def library_name() -> str:
+def library_name(source: Path = SOURCE) -> str:
     """File name of the built library: the source's and flags' hash, so an edit gives a new build."""
-    digest = hashlib.sha256(SOURCE.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
-    return f"_cox_kernel-{digest}.so"
+    digest = hashlib.sha256(source.read_bytes() + " ".join(CFLAGS).encode()).hexdigest()[:16]
+    return f"{source.stem}-{digest}.so"
 
 
-def build() -> Path | None:
-    """The built library's path (built now if missing), or None without a compiler or a writable folder."""
-    name = library_name()
+def build(source: Path = SOURCE) -> Path | None:
+    """The built library's path (built now if missing), or None without a compiler or a writable folder.
+    `source`: this kernel by default; the project's other C kernels (paperlock/cohort/km_kernel.py) are built
+    the same way, each keyed by its own source."""
+    name = library_name(source)
     for folder in _cache_dirs():
         if (folder / name).is_file():
             return folder / name
@@ -61,10 +63,10 @@ def build() -> Path | None:
             continue
         os.close(fd)
         try:
-            subprocess.run([compiler, *CFLAGS, "-o", tmp, str(SOURCE), "-lm"], check=True, capture_output=True,
+            subprocess.run([compiler, *CFLAGS, "-o", tmp, str(source), "-lm"], check=True, capture_output=True,
                            timeout=120)
             os.replace(tmp, folder / name)  # atomic: a concurrent build's file is equally good
-            for stale in folder.glob("_cox_kernel-*.so"):  # builds of earlier sources (a loaded one stays mapped)
+            for stale in folder.glob(f"{source.stem}-*.so"):  # builds of earlier sources (a loaded one stays mapped)
                 if stale.name != name:
                     stale.unlink(missing_ok=True)
             return folder / name

@@ -1,9 +1,8 @@
 """Fast survival kernels for the calibration loop: SPSS-style Kaplan–Meier medians and batched Cox fits.
 
 These are deliberately small and fast (the search evaluates them hundreds of thousands of times): the
-Kaplan–Meier steps come from a compiled kernel (numba; equal to its numpy reference bit for bit and ~25× its
-speed on 10–70 patients, a whole median with CI ~6×, `make bench`), the Cox fits are vectorised over many
-candidate columns. The project's reference
+Kaplan–Meier steps come from a compiled kernel (`km_kernel`, C; equal to its numpy reference bit for bit),
+the Cox fits are vectorised over many candidate columns. The project's reference
 implementations in `analysis.stats` are used for the final check.
 
 * Kaplan–Meier median: the smallest event time with S(t) <= 0.5. Its standard error follows SPSS
@@ -19,8 +18,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
+
+from paperlock.cohort import km_kernel
 
 Z95 = 1.959963984540054
 R_TOL = float(np.sqrt(np.finfo(float).eps))  # as analysis.stats.km: the median is the first S <= 0.5 + R_TOL
@@ -46,8 +46,8 @@ def km_median_spss(time: np.ndarray, event: np.ndarray, z: float = Z95,
                    at: tuple[float, ...] = ()) -> KMMedian:
     """Median survival with SPSS's symmetric CI (see module docstring); `at`: times at which S(t) is also
     returned (`s_at`), e.g. just before and at a target median, so a search sees how far the curve is from
-    crossing 0.5 there even while the median itself does not move. The curve's steps come from a compiled
-    kernel (`_km_steps`); `km_steps_numpy` is the same computation in numpy, equal to it bit for bit."""
+    crossing 0.5 there even while the median itself does not move. The curve's steps come from the compiled
+    kernel when it is built (`_km_steps`); `km_steps_numpy` is the same computation in numpy, the same bits."""
     te, surv, gw, m, up, lo = _km_steps(np.asarray(time, dtype=float), np.asarray(event, dtype=float))
     return _median_from_steps(te, surv, gw, m, up, lo, z, at)
 
@@ -96,40 +96,12 @@ def km_steps_numpy(time: np.ndarray, event: np.ndarray) -> tuple[np.ndarray, np.
     return te, surv, gw, first(surv <= 0.5 + R_TOL), int(up[-1]) if up.size else -1, first(surv <= 0.5 - SPSS_EPS)
 
 
-@numba.njit(cache=True)
-def _km_steps(t: np.ndarray, e: np.ndarray) -> tuple:  # pragma: no cover - compiled
-    """`km_steps_numpy` as one compiled pass over the sorted times (the search calls it ~10⁶ times; the
-    same operations in the same order, so the same floating-point results)."""
-    n = t.size
-    order = np.argsort(t, kind="mergesort")
-    te = np.empty(n)
-    surv = np.empty(n)
-    gw = np.empty(n)
-    k, s, g, i = 0, 1.0, 0.0, 0
-    while i < n:
-        ti = t[order[i]]
-        d = 0.0
-        j = i
-        while j < n and t[order[j]] == ti:
-            d += e[order[j]]
-            j += 1
-        if d > 0:
-            r = float(n - i)
-            s = s * (1.0 - d / r)
-            if r > d:
-                g = g + d / (r * (r - d))
-            te[k], surv[k], gw[k] = ti, s, g
-            k += 1
-        i = j
-    m, up, lo = -1, -1, -1
-    for q in range(k):
-        if m < 0 and surv[q] <= 0.5 + R_TOL:
-            m = q
-        if surv[q] >= 0.5 + SPSS_EPS:
-            up = q
-        if lo < 0 and surv[q] <= 0.5 - SPSS_EPS:
-            lo = q
-    return te[:k], surv[:k], gw[:k], m, up, lo
+def _km_steps(t: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int, int]:
+    """The curve's steps by the compiled kernel (`km_kernel`), or by `km_steps_numpy` without it: the same bits."""
+    lib = km_kernel.load()
+    if lib is None:
+        return km_steps_numpy(t, e)
+    return km_kernel.km_steps(lib, t, e, R_TOL, SPSS_EPS)
 
 
 def _risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
