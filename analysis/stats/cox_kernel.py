@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -78,25 +79,34 @@ def build(source: Path = SOURCE) -> Path | None:
     return None
 
 
+def open_library(source: Path, declare: Callable[[ctypes.CDLL], None]) -> ctypes.CDLL | None:
+    """A C kernel built from `source` (`build`) and loaded, `declare` setting its functions' signatures; None
+    when disabled (`PAPERLOCK_NO_NATIVE`) or when it cannot be built or loaded (logged at debug level)."""
+    if os.environ.get(DISABLE_ENV):
+        return None
+    try:
+        path = build(source)
+        if path is None:
+            return None
+        lib = ctypes.CDLL(str(path))
+        declare(lib)
+        return lib
+    except OSError as exc:
+        log.debug("%s: cannot load (%s); using numpy", source.name, exc)
+        return None
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    i32, dbl, ptr, lng = ctypes.c_int, ctypes.c_double, ctypes.c_void_p, ctypes.c_long
+    lib.cox_newton.argtypes = [i32, i32, ptr, ptr, ptr, lng, lng, i32, i32, i32, dbl, dbl, ptr]
+    lib.cox_newton.restype = i32
+
+
 def load() -> ctypes.CDLL | None:
     """The kernel (built on first use), or None when it cannot be built or loaded or is disabled."""
-    if "lib" in _state:
-        return _state["lib"]  # type: ignore[return-value]
-    lib = None
-    if not os.environ.get(DISABLE_ENV):
-        try:
-            path = build()
-            if path is not None:
-                lib = ctypes.CDLL(str(path))
-                i32, dbl, ptr = ctypes.c_int, ctypes.c_double, ctypes.c_void_p
-                lng = ctypes.c_long
-                lib.cox_newton.argtypes = [i32, i32, ptr, ptr, ptr, lng, lng, i32, i32, i32, dbl, dbl, ptr]
-                lib.cox_newton.restype = i32
-        except OSError as exc:
-            log.debug("cox kernel: cannot load (%s); using the numpy path", exc)
-            lib = None
-    _state["lib"] = lib
-    return lib
+    if "lib" not in _state:
+        _state["lib"] = open_library(SOURCE, _declare)
+    return _state["lib"]  # type: ignore[return-value]
 
 
 def reset(lib: ctypes.CDLL | None | bool = True) -> None:

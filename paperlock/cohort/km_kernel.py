@@ -10,8 +10,6 @@ Without it `fast_survival` uses `km_steps_numpy`, the reference, which gives the
 from __future__ import annotations
 
 import ctypes
-import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,28 +18,20 @@ from analysis.stats import cox_kernel
 
 SOURCE = Path(__file__).with_name("_km_kernel.c")
 
-log = logging.getLogger(__name__)
 _state: dict[str, object] = {}  # "lib": the loaded kernel or None, once tried; "buf": `_Buffers`
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    ptr, i32, dbl = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
+    lib.km_steps.argtypes = [i32, ptr, ptr, dbl, dbl, ptr, ptr, ptr, ptr]
+    lib.km_steps.restype = i32
 
 
 def load() -> ctypes.CDLL | None:
     """The kernel (built on first use), or None when it cannot be built or loaded or is disabled."""
-    if "lib" in _state:
-        return _state["lib"]  # type: ignore[return-value]
-    lib = None
-    if not os.environ.get(cox_kernel.DISABLE_ENV):
-        try:
-            path = cox_kernel.build(SOURCE)
-            if path is not None:
-                lib = ctypes.CDLL(str(path))
-                ptr, i32, dbl = ctypes.c_void_p, ctypes.c_int, ctypes.c_double
-                lib.km_steps.argtypes = [i32, ptr, ptr, dbl, dbl, ptr, ptr, ptr, ptr]
-                lib.km_steps.restype = i32
-        except OSError as exc:
-            log.debug("km kernel: cannot load (%s); using numpy", exc)
-            lib = None
-    _state["lib"] = lib
-    return lib
+    if "lib" not in _state:
+        _state["lib"] = cox_kernel.open_library(SOURCE, _declare)
+    return _state["lib"]  # type: ignore[return-value]
 
 
 def reset(lib: ctypes.CDLL | None | bool = True) -> None:
