@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperlock.cohort import km_kernel
-from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, anneal, initial_state
+from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, anneal, initial_state, term
 from paperlock.cohort.cox_search import fit_costs
 from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.fast_survival import R_TOL, SPSS_EPS, CoxFit, km_median_spss, km_steps_numpy
@@ -58,6 +58,12 @@ def test_compiled_km_kernel_equals_numpy_bit_for_bit(rows: list[tuple[int, bool]
     for a, b in zip(fast[:3], ref[:3], strict=True):
         assert a.tolist() == b.tolist()
     assert tuple(fast[3:]) == tuple(ref[3:])
+
+
+@given(st.floats(-50, 50, allow_nan=False), st.floats(0.001, 5.0))
+def test_scalar_tolerance_term_equals_the_array_one(err: float, tol: float) -> None:
+    """Property: the KM cost's scalar path of `term` gives the array path's value exactly."""
+    assert term(err, tol) == float(term(np.array([err]), np.array([tol]))[0])
 
 
 def test_km_median_without_the_kernel_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:

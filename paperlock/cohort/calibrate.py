@@ -265,12 +265,16 @@ class Calibrator:
         key = (strat, group)
         if key not in self._fixed_masks:  # membership by design: computed once
             d = self.design
-            masks = {"overall": lambda: np.ones(d.n, dtype=bool), "arm": lambda: d.arm == group,
-                     "regimen": lambda: d.regimen == group}
-            if strat not in masks:
+            if strat == "overall":
+                mask = np.ones(d.n, dtype=bool)
+            elif strat == "arm":
+                mask = d.arm == group
+            elif strat == "regimen":
+                mask = d.regimen == group
+            else:
                 raise ValueError(strat)
-            self._fixed_masks[key] = masks[strat]()
-            self._fixed_masks[key].flags.writeable = False
+            mask.flags.writeable = False
+            self._fixed_masks[key] = mask
         return self._fixed_masks[key]
 
     def curves_of(self, s: State, i: int, ep: str | None) -> list[tuple[str, str, str]]:
