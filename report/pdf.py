@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ def write_pdf(html: str, base_url: Path, target: Path) -> None:
     from report.pdf_tables import stand_in_tables
 
     folder = Path(base_url) / CACHE_FILE.parent
-    with shared_style_attributes():
+    with shared_style_attributes(), fixed_font_stamps():
         stand_ins = StandIns()
         quick = stand_in_figures(stand_in_tables(html, stand_ins, folder, str(base_url)), stand_ins, folder)
         if stand_ins.images:
@@ -79,6 +80,27 @@ def _validated_once(preprocess: Callable[..., Iterable]) -> Callable[..., Iterab
         return validated[key]
 
     return shared
+
+
+FONT_EPOCH = "315532800"  # 1980-01-01 00:00 UTC (as zip archives use): the stamp of the embedded font subsets
+
+
+@contextlib.contextmanager
+def fixed_font_stamps() -> Iterator[None]:
+    """While typesetting, stamp the embedded font subsets with a fixed time instead of the current one.
+
+    WeasyPrint subsets each font with fontTools, which writes the current time into the subset's `head` table
+    unless SOURCE_DATE_EPOCH is set (https://reproducible-builds.org/specs/source-date-epoch/): the same
+    manuscript typeset a second later differed in its font bytes (found as a flaky byte comparison of two PDFs in
+    the tests). A SOURCE_DATE_EPOCH set by the user is kept; otherwise `FONT_EPOCH` holds while typesetting."""
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = FONT_EPOCH
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
 
 
 @contextlib.contextmanager

@@ -159,7 +159,7 @@ def test_a_table_laid_out_for_another_width_sends_the_pdf_back_to_weasyprint(man
     wide = manuscript.replace("margin: 22mm 20mm 20mm 20mm", "margin: 22mm 10mm 20mm 10mm")
     assert wide != manuscript
     pdf.write_pdf(wide, tmp_path, tmp_path / "wide.pdf")
-    with pdf.shared_style_attributes():
+    with pdf.shared_style_attributes(), pdf.fixed_font_stamps():  # as write_pdf typesets
         HTML(string=wide, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
     assert (tmp_path / "wide.pdf").read_bytes() == (tmp_path / "plain.pdf").read_bytes()
 

@@ -3,6 +3,7 @@ rewritten exactly when what it is made from changed, and a failure in any worker
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,8 @@ def test_shared_style_parsing_gives_the_same_pdf(tmp_path: Path):
     rows = "".join(f"<tr>{cell.format(i)}{cell.format(i * i)}</tr>" for i in range(60))
     page = f'<html><body><p style="color: #333; font-size: 9pt">Table</p><table>{rows}</table></body></html>'
     pdf.write_pdf(page, tmp_path, tmp_path / "shared.pdf")
-    HTML(string=page, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
+    with pdf.fixed_font_stamps():  # as write_pdf typesets (the font subsets' time stamp)
+        HTML(string=page, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
     assert (tmp_path / "shared.pdf").read_bytes() == (tmp_path / "plain.pdf").read_bytes()
     import tinycss2
     import weasyprint.css
@@ -154,3 +156,20 @@ def test_the_renderer_imports_no_heavy_library_until_it_needs_one():
     out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_same_manuscript_typeset_later_gives_the_same_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """fontTools stamps each embedded font subset with the current time: two PDFs of one page typeset a second
+    apart differed (a flaky byte comparison). write_pdf fixes the stamp unless SOURCE_DATE_EPOCH is set."""
+    import time as time_module
+
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    page = '<html><body><p>Median OS 7.50 months (95% CI 4.06-10.94)</p></body></html>'
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    pdf.write_pdf(page, tmp_path / "a", tmp_path / "a" / "m.pdf")
+    later = time_module.time() + 86400.0
+    monkeypatch.setattr(time_module, "time", lambda: later)
+    pdf.write_pdf(page, tmp_path / "b", tmp_path / "b" / "m.pdf")
+    assert (tmp_path / "a" / "m.pdf").read_bytes() == (tmp_path / "b" / "m.pdf").read_bytes()
+    assert "SOURCE_DATE_EPOCH" not in os.environ  # put back afterwards
