@@ -75,14 +75,23 @@ def test_swapped_columns_and_a_lost_row_are_reported(mini_rendered: Path):
     assert any(m.table == "table6" and m.rendered.endswith("rows") for m in mismatches)
 
 
-@pytest.mark.skipif(not (ROOT / "data" / "cohort.csv").exists(), reason="data/cohort.csv does not exist yet")
-def test_the_study_manuscript_tables_match_results():
+NO_COHORT = pytest.mark.skipif(not (ROOT / "data" / "cohort.csv").exists(), reason="data/cohort.csv does not exist yet")
+
+
+@pytest.fixture(scope="module")
+def study_rendered():
+    """The study's spec, results and manuscript HTML, computed once for the tests that read them."""
     from analysis.run import compute
     from report.render import render_html
 
     loaded = load_spec(ROOT)
     results = compute(loaded)
-    html = render_html(loaded, results)
+    return loaded, results, render_html(loaded, results)
+
+
+@NO_COHORT
+def test_the_study_manuscript_tables_match_results(study_rendered):
+    loaded, results, html = study_rendered
     expected = expected_tables(loaded, results)
     assert cell_count(expected) > 500
     assert compare(expected, html_tables(html), "html") == []
@@ -126,14 +135,11 @@ def test_one_test_means_no_marks():
     assert list(frame["p"]) == ["0.100", "0.200"]  # the input frame is left as it was
 
 
-def test_no_paragraph_sits_between_two_landscape_tables():
+@NO_COHORT
+def test_no_paragraph_sits_between_two_landscape_tables(study_rendered):
     """Each landscape table gets a page of its own in the PDF, so a paragraph between two of them was left alone on
     a mostly empty portrait page (page 9 of the study's PDF, two-thirds blank): the Cox paragraphs come first."""
-    from analysis.run import compute
-    from report.render import render_html
-
-    loaded = load_spec(ROOT)
-    html = render_html(loaded, compute(loaded))
+    html = study_rendered[2]
     wide = [m.start() for m in re.finditer(r'<figure class="table wide\b', html)]
     assert len(wide) >= 2
     for a, b in zip(wide, wide[1:], strict=False):
