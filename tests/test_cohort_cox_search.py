@@ -23,11 +23,11 @@ from paperlock.cohort.cox_search import (
 from paperlock.cohort.design import ARMS, build_design, initial_matrix
 from paperlock.cohort.fast_survival import (
     Z95,
-    _risk_index,
     cox_multi,
     cox_multi_batch,
     cox_uni,
     cox_uni_sorted,
+    risk_index,
     risk_matrix,
 )
 from paperlock.cohort.progress import Progress
@@ -59,7 +59,7 @@ def test_binary_kernel_equals_cox_uni(seed: int) -> None:
     e = (rng.random(60) < 0.7).astype(int)
     X = (rng.random((60, 30)) < rng.uniform(0.1, 0.9)).astype(float)
     ref = cox_uni(t, e, X, steps=12)
-    order, last = _risk_index(t)
+    order, last = risk_index(t)
     got = cox_uni_sorted(X[order], last, e[order].astype(bool), None, 12, binary=True)
     np.testing.assert_allclose(got.beta, ref.beta, rtol=0, atol=1e-13)
     np.testing.assert_allclose(got.se, ref.se, rtol=1e-13)
@@ -156,7 +156,7 @@ def test_batched_multivariable_kernel_equals_cox_multi(seed: int) -> None:
     t = rng.integers(1, 40, n).astype(float)
     e = (rng.random(n) < 0.7).astype(int)
     X = (rng.random((m, n, p)) < rng.uniform(0.2, 0.8, p)).astype(float)
-    order, last = _risk_index(t)
+    order, last = risk_index(t)
     ev = e[order].astype(bool)
     got = cox_multi_batch(X[:, order], risk_matrix(last, ev), ev, None, 12)
     for k in range(m):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from paperlock.cohort.fast_survival import Z95, _risk_index, cox_uni_sorted
+from paperlock.cohort.fast_survival import Z95, cox_uni_sorted, risk_index
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def _fits_per_choice(time: np.ndarray, event: np.ndarray, rows: np.ndarray,
                      choices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Univariable Breslow (HR, SE of log HR) of `yes` vs `no` for every choice of the `no` patients (indices
     into `rows`)."""
-    order, last = _risk_index(time)
+    order, last = risk_index(time)
     ev = event[order].astype(bool)
     rank = np.empty(len(time), dtype=int)
     rank[order] = np.arange(len(time))

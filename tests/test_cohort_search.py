@@ -358,3 +358,79 @@ def test_initial_state_gives_each_endpoint_its_number_of_events(calibrator: Cali
     fake.settings["unmatched_event_pairs"] = cal.design.n
     with pytest.raises(ValueError, match="unmatched pairs"):
         initial_state(fake, initial_matrix(cal.design, rng), rng)
+
+
+def test_reshape_move_keeps_the_order_rules_and_undoes_exactly(calibrator: Calibrator) -> None:
+    """The reshaping move changes one endpoint's days of at most two patients of a failing curve, keeps PFS <= OS
+    (and PFS < OS for a patient censored for PFS who died), and its undo restores every day."""
+    from paperlock.cohort.calibrate import _affected, _propose_km_reshape, _ties_allowed
+
+    cal = calibrator
+    rng = np.random.default_rng(8)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    search = Search(cal, state, uni_cols=[])
+    before = (state.pfs.copy(), state.os.copy())
+    moved = 0
+    for _ in range(400):
+        undo = _propose_km_reshape(search, rng)
+        if undo is None:
+            continue
+        kind, ep, changes = undo
+        assert kind == "times" and 1 <= len(changes) <= 2
+        moved += len(changes) == 2
+        for i, _old in changes:
+            assert state.order_ok(i, int(state.pfs[i]), int(state.os[i]))
+        keys_km, uni_keys, _ = _affected(search, "km_reshape", undo)
+        for i, _old in changes:
+            assert set(cal.curves_of(state, i, ep)) <= set(keys_km)
+        assert all(e == ep for _, e in uni_keys)
+        _ties_allowed(search, undo)
+        _undo(state, undo)
+        assert np.array_equal(state.pfs, before[0]) and np.array_equal(state.os, before[1])
+    assert moved > 20
+
+
+@pytest.mark.parametrize("span", [40, 55, 70])
+def test_span_end_move_gives_the_printed_half_width(span: int) -> None:
+    """With the order of events kept, the half-width is proportional to the span l - u: moving l (or u) to the
+    day the move names gives the interval that was asked for."""
+    from paperlock.cohort.calibrate import _span_end_move
+
+    days = np.array([20, 45, 70, 90, 120, 150, 200, 260, 330, 400.0])
+    events = np.ones(10)
+    med = km_median_spss(days / 30, events)
+    per_day = (med.upper - med.lower) / 2 / round((med.l_time - med.u_time) * 30)
+    targets = {"median": med.median, "ci_lower": med.median - per_day * span,
+               "ci_upper": med.median + per_day * span}
+    for seed in range(6):
+        who, new = _span_end_move(med, targets, 30.0, np.random.default_rng(seed))
+        moved = days.copy()
+        moved[moved == who] = new
+        got = km_median_spss(moved / 30, events)
+        assert np.diff(moved).min() > 0  # the order of events is kept for these spans
+        assert (got.lower, got.upper) == pytest.approx((targets["ci_lower"], targets["ci_upper"]), abs=1e-9)
+
+
+@pytest.mark.parametrize("pop", ["all", "tki_ici"])
+@pytest.mark.parametrize("ep", ["pfs", "os"])
+def test_search_univariable_cost_equals_a_fresh_fit_and_cost(calibrator: Calibrator, pop: str, ep: str) -> None:
+    """The search's univariable fits (binary counting form) and its cached row targets give the cost of a plain
+    `cox_uni` fit and `fit_costs` on the same columns, for every column and for a subset."""
+    from paperlock.cohort.fast_survival import cox_uni
+
+    cal = calibrator
+    rng = np.random.default_rng(5)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    mask, thr = cal.pop_mask[pop], float(cal.settings["multivariable_p_threshold"])
+    for cols in (None, np.array([3, 0, 7])):
+        got = cal.uni_fit(state, pop, ep, cols=cols)
+        X = state.X[mask] if cols is None else state.X[mask][:, cols]
+        ref = cox_uni(state.time(ep)[mask].astype(float), state.events(ep)[mask], X, steps=12)
+        np.testing.assert_allclose(got.beta, ref.beta, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(got.se, ref.se, rtol=1e-9)
+        sl = slice(None) if cols is None else cols
+        t, tol = cal.uni_t[(pop, ep)][:, sl], cal.uni_tol[(pop, ep)][:, sl]
+        p, side = cal.uni_p[(pop, ep)][sl], cal.uni_side[(pop, ep)][sl]
+        for _ in range(2):  # the second call reads the cache
+            np.testing.assert_allclose(cal.uni_cost_from(got, pop, ep, cols=cols),
+                                       cal.w_uni * fit_costs(ref, t, tol, p, side, thr), rtol=1e-9)

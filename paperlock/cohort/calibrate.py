@@ -25,7 +25,13 @@ seed):
    how far S is from crossing 0.5 on the target day, so the search has a slope where the median itself does
    not move, and each number is weighted by how many record entries print it (an arm median printed in the
    abstract, Table 2 and the text counts three times). A curve whose printed median is excluded but whose CI
-   is kept gets the CI's midpoint as a search-only median;
+   is kept gets the CI's midpoint as a search-only median. Then the curves once more, one endpoint at a time:
+   the OS curves alone (any move), then the PFS curves alone with only PFS days moving (the OS curves keep
+   what they met), each annealed freely (a move may add a failure) and polished, then every curve with the
+   arm/AFP Cox rows at a low temperature (no move adds a KM failure). With both endpoints counted at once the
+   curves ended at 17-21 failed numbers, one endpoint at a time at 4-8 (measured 2026-11-25). In the
+   one-endpoint stages a reshaping move (`_propose_km_reshape`) moves one patient of a failing curve and solves
+   the curve's interval for the new order of its events;
 2. `cox_uni`: times fixed, each covariate's column searched on its own against its univariable rows
    (`cox_search`), its Wald p kept on the record's side of the multivariable entry threshold;
 3. `cox_multi`: cycles over the multivariable models' covariates, each column searched against its
@@ -44,9 +50,9 @@ from typing import Any
 
 import numpy as np
 
-from paperlock.cohort.cox_search import fit_costs, multivariable_phase, univariable_phase
+from paperlock.cohort.cox_search import RowTargets, multivariable_phase, univariable_phase
 from paperlock.cohort.design import ARMS, Design
-from paperlock.cohort.fast_survival import R_TOL, Z95, KMMedian, cox_uni, km_median_spss
+from paperlock.cohort.fast_survival import R_TOL, Z95, KMMedian, cox_uni_sorted, km_median_spss, risk_index
 from paperlock.cohort.parallel import run_jobs
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.targets import Record
@@ -240,6 +246,8 @@ class Calibrator:
         self.uni_p = {(p, e): np.array([np.nan if (v := self.record.get(f"cox.{p}.{e}.uni.{c}.p")) is None else v
                                         for c in self.cov_names]) for p in POPULATIONS for e in ENDPOINTS}
         self.uni_side = {k: np.where(np.isnan(v), np.nan, (v < thr).astype(float)) for k, v in self.uni_p.items()}
+        self.entry_threshold = thr
+        self._row_targets: dict = {}
         self.multi_t: dict = {}
         for t in self.cox:
             row = ("hr", "ci_lower", "ci_upper").index(t.stat)
@@ -319,19 +327,26 @@ class Calibrator:
 
     def uni_fit(self, s: State, pop: str, ep: str, cols: np.ndarray | None = None,
                 beta0: np.ndarray | None = None, steps: int = 12):
+        """Univariable Breslow fits of `cols` (all columns if None) in one population and endpoint; 0/1 columns
+        (the covariates are binary) by the counting form of the risk sets (`cox_uni_sorted(binary=True)`)."""
         mask = self.pop_mask[pop]
         X = s.X[mask] if cols is None else s.X[mask][:, cols]
-        return cox_uni(s.time(ep)[mask].astype(float), s.events(ep)[mask], X, beta0=beta0, steps=steps)
+        order, last = risk_index(s.time(ep)[mask])
+        Xs = X[order]
+        return cox_uni_sorted(Xs.astype(float), last, s.events(ep)[mask][order].astype(bool), beta0, steps,
+                              binary=bool(((Xs == 0) | (Xs == 1)).all()))
 
     def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None,
                       miss: str = "linear") -> np.ndarray:
-        t = self.uni_t[(pop, ep)]
-        tol = self.uni_tol[(pop, ep)]
-        p, side = self.uni_p[(pop, ep)], self.uni_side[(pop, ep)]
-        if cols is not None:
-            t, tol, p, side = t[:, cols], tol[:, cols], p[cols], side[cols]
-        thr = float(self.settings["multivariable_p_threshold"])
-        return self.w_uni * fit_costs(fit, t, tol, p, side, thr, miss)
+        key = (pop, ep, None if cols is None else tuple(int(j) for j in np.atleast_1d(cols)))
+        rows = self._row_targets.get(key)
+        if rows is None:  # prepared once per population, endpoint and set of columns
+            t, tol = self.uni_t[(pop, ep)], self.uni_tol[(pop, ep)]
+            p, side = self.uni_p[(pop, ep)], self.uni_side[(pop, ep)]
+            if cols is not None:
+                t, tol, p, side = t[:, cols], tol[:, cols], p[cols], side[cols]
+            rows = self._row_targets[key] = RowTargets.of(t, tol, p, side)
+        return self.w_uni * rows.cost(fit, self.entry_threshold, miss)
 
 
 class Search:
@@ -500,9 +515,14 @@ def _ties_allowed(search: Search, undo) -> bool:
     """Whether a move keeps every day at most `max_events_per_day` events of an endpoint (settings, `realism`):
     data recorded in days have few ties, and without the limit the search stacks events on target days."""
     limit, s = search.cal.max_ties, search.s
-    if limit is None or undo[0] not in ("time", "event"):
+    if limit is None or undo[0] not in ("time", "times", "event"):
         return True  # exchanges keep each endpoint's (day, event) pairs; covariate moves keep the times
-    moved = [(undo[1], undo[2])] if undo[0] == "time" else [(ep, k) for ep in ENDPOINTS for k in undo[1:3]]
+    if undo[0] == "time":
+        moved = [(undo[1], undo[2])]
+    elif undo[0] == "times":
+        moved = [(undo[1], i) for i, _ in undo[2]]
+    else:
+        moved = [(ep, k) for ep in ENDPOINTS for k in undo[1:3]]
     for ep, i in moved:
         t, e = s.time(ep), s.events(ep)
         if e[i] and int(((t == t[i]) & (e == 1)).sum()) > limit:
@@ -523,6 +543,8 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
     s, d = search.s, search.cal.design
     if kind == "km":
         return _propose_km(search, rng)
+    if kind == "km_reshape":
+        return _propose_km_reshape(search, rng)
     if kind in ("pfs", "os"):
         i = _pick(search, rng)
         arr = s.pfs if kind == "pfs" else s.os
@@ -635,6 +657,65 @@ def _density_end_move(med: KMMedian, targets: dict[str, float], month: float,
     if med.u_time > 0 and rng.random() < 0.5:
         return int(round(med.u_time * month)), int(round((med.l_time - gap) * month))
     return int(round(med.l_time * month)), int(round((med.u_time + gap) * month))
+
+
+def _propose_km_reshape(search: Search, rng: np.random.Generator):
+    """A failing curve's shape changes, then its interval is solved for: one of its patients moves to another
+    day (anywhere, or within 60 days), which may change the order of its deaths and censorings around the
+    median; then the event at l (or at u) of the density estimate moves to the day whose span l - u gives the
+    printed half-width under the new order. The half-width is z·sqrt(Var)/(S(u) - S(l)) per day of span, a
+    step of days, so a printed interval is met only by some orders and one span among them: moving u or l
+    alone (`_propose_km`) cannot leave an order whose step misses the printed value."""
+    cal, s = search.cal, search.s
+    failing = [k for k, f in search.km_fail.items() if f]
+    if not failing:
+        return None
+    key = failing[int(rng.integers(len(failing)))]
+    ep = key[0]
+    times, events = s.time(ep), s.events(ep)
+    mask = cal.curve_mask(s, key[1], key[2])
+    mine = np.intersect1d(np.flatnonzero(mask), search.movable)
+    if not len(mine):
+        return None
+    i = int(mine[rng.integers(len(mine))])
+    old = int(times[i])
+    new = old + int(rng.integers(-RESHAPE_DAYS, RESHAPE_DAYS + 1))
+    if new == old or not 1 <= new <= MAX_DAYS or not _days_ok(s, i, ep, new):
+        return None
+    times[i] = new
+    moved = [(i, old)]
+    end = _span_end_move(cal.km_cost(s, key)[2], {t.stat: t.value for t in cal.curves[key]}, cal.month, rng)
+    if end is not None:
+        who, day = end
+        cand = np.intersect1d(np.flatnonzero(mask & (events == 1) & (times == who)), search.movable)
+        if len(cand):
+            j = int(cand[rng.integers(len(cand))])
+            if 1 <= day <= MAX_DAYS and day != who and _days_ok(s, j, ep, day):
+                moved.append((j, int(times[j])))
+                times[j] = day
+    return ("times", ep, tuple(moved))
+
+
+def _span_end_move(med: KMMedian, targets: dict[str, float], month: float,
+                   rng: np.random.Generator) -> tuple[int, int] | None:
+    """(day of the event at l or at u, the day it should move to) so that the span l - u in whole days gives the
+    printed half-width (the mean of the printed bounds' distances from the median: a bound may be excluded or the
+    interval not symmetric to rounding): the half-width per day of span is fixed by the curve's order of events."""
+    centre = targets.get("median", med.median)
+    halves = [centre - targets[b] if b == "ci_lower" else targets[b] - centre
+              for b in ("ci_lower", "ci_upper") if b in targets]
+    if not halves or not np.isfinite(med.lower):
+        return None
+    u_day, l_day = int(round(med.u_time * month)), int(round(med.l_time * month))
+    if l_day <= u_day:
+        return None
+    per_day = (med.upper - med.lower) / 2 / (l_day - u_day)
+    if not per_day > 0:  # no variance at the median (S reached 0)
+        return None
+    span = int(round(sum(halves) / len(halves) / per_day))
+    if u_day > 0 and rng.random() < 0.5:
+        return u_day, l_day - span
+    return l_day, u_day + span
 
 
 def _propose_km_exchange(search: Search, rng: np.random.Generator):
@@ -753,6 +834,9 @@ def _undo(s: State, undo) -> None:
         _exchange(s, undo[1], undo[2])
     elif undo[0] == "time":
         (s.pfs if undo[1] == "pfs" else s.os)[undo[2]] = undo[3]
+    elif undo[0] == "times":
+        for i, old in reversed(undo[2]):
+            s.time(undo[1])[i] = old
     elif undo[0] == "event":
         s.ev[:, [undo[1], undo[2]]] = s.ev[:, [undo[2], undo[1]]]
     elif undo[0] == "swap":
@@ -767,6 +851,11 @@ def _affected(search: Search, kind: str, undo) -> tuple[list, list, list[int] | 
         ep, i = undo[1], undo[2]
         keys_km = cal.curves_of(s, i, ep)
         pops = ["all", "tki_ici"] if d.is_ici[i] else ["all"]
+        return keys_km, [(p, ep) for p in pops], None
+    if undo[0] == "times":
+        ep, moved = undo[1], [i for i, _ in undo[2]]
+        keys_km = sorted({k for i in moved for k in cal.curves_of(s, i, ep)})
+        pops = ["all", "tki_ici"] if any(d.is_ici[i] for i in moved) else ["all"]
         return keys_km, [(p, ep) for p in pops], None
     if undo[0] in ("event", "exchange"):
         i, j = undo[1], undo[2]
@@ -819,6 +908,7 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     return State(pfs, os_, ev, X)
 
 
+RESHAPE_DAYS = 60  # how far a reshaping move may move a patient's day
 POLISH_ROUNDS = 6  # greedy rounds after the annealing of a stage with fixed curves
 _ALL_MOVES = {"exchange_regimen": 3, "km_exchange": 2, "exchange_within": 1, "swap": 1, "pfs": 3, "os": 3,
               "event": 0.5, "km": 3, "slide_pfs": 1, "slide_os": 1}
@@ -840,6 +930,7 @@ class KMStage:
     restarts: int = 1  # independent annealing runs from the same start (the best is kept)
     slide_all: bool = False  # slides may move any patient (a slide keeps every regimen curve)
     uni: bool = False  # count the arm and AFP univariable Cox rows
+    endpoint: str | None = None  # count only this endpoint's curves (None: both)
 
 
 KM_STAGES = (
@@ -852,6 +943,12 @@ KM_STAGES = (
     KMStage("AFP curves", None, None, {"swap": 3, "exchange_within": 2, "slide_pfs": 1, "slide_os": 1}, 0.18, 30.0,
             _TKI | _TKI_ICI | {"all"}, restarts=2, uni=True),
     KMStage("all curves", None, None, _ALL_MOVES, 0.1, 30.0, restarts=2, uni=True),
+    KMStage("OS curves", None, None, {"os": 6, "km": 3, "km_reshape": 3, "slide_os": 1, "swap": 1,
+                                      "exchange_within": 1, "exchange_regimen": 2}, 2.0, 3000.0, restarts=2,
+            endpoint="os"),
+    KMStage("PFS curves (OS days held)", None, None, {"pfs": 6, "km": 3, "km_reshape": 3, "slide_pfs": 1}, 2.0,
+            3000.0, restarts=2, endpoint="pfs"),
+    KMStage("all curves (again)", None, None, _ALL_MOVES, 0.1, 30.0, restarts=2, uni=True),
 )
 
 
@@ -861,7 +958,8 @@ def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations
     the module docstring). A stage with a fixed set of curves keeps the best of its independent runs."""
     for st in KM_STAGES:
         progress.stage(f"survival times vs Kaplan–Meier targets: {st.name}")
-        cal.active = None if st.groups is None else {k for k in cal.curves if k[2] in st.groups}
+        cal.active = {k for k in cal.curves if (st.groups is None or k[2] in st.groups)
+                      and (st.endpoint is None or k[0] == st.endpoint)}
         locked = {k for k in cal.curves if k[2] in st.locked}
         if _stage_search(cal, state, st, cols).km_failures() == 0:
             progress.done(runs=0)
@@ -884,9 +982,9 @@ def _stage_run(job: tuple) -> tuple[tuple[int, float], State]:
     search = _stage_search(cal, trial, st, cols)
     sub = np.random.default_rng(seed)
     quiet = Progress(enabled=False)
-    anneal(search, sub, iterations, st.moves, quiet, t0=st.t0, t1=0.05, protect_km=st.groups is None,
-           locked=locked)
-    if st.groups is not None and search.km_failures():
+    whole = st.groups is None and st.endpoint is None  # every curve counts: no move may add a failure
+    anneal(search, sub, iterations, st.moves, quiet, t0=st.t0, t1=0.05, protect_km=whole, locked=locked)
+    if not whole and search.km_failures():
         km_polish(search, sub, POLISH_ROUNDS, quiet)
     return (search.km_failures(), search.total()), trial
 
@@ -902,6 +1000,9 @@ def _stage_search(cal: Calibrator, state: State, st: KMStage, cols: list[int]) -
 
 def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: dict[str, int],
               progress: Progress) -> State:
+    """The phases of the module docstring: the Kaplan–Meier stages (`KM_STAGES`), then the Cox phases."""
+    from paperlock.cohort.time_search import cox_time_phase  # it builds on this module's Search
+
     state = initial_state(cal, X, rng)
     phase1_cols = [cal.col[c] for c in ("arm_tki_ici", "afp_gt400") if c in cal.col]
     km_phase(cal, state, rng, int(effort["km"]), phase1_cols, progress)
@@ -923,8 +1024,6 @@ def calibrate(cal: Calibrator, X: np.ndarray, rng: np.random.Generator, effort: 
     univariable_phase(cal, state, rng, int(effort["cox_uni"]), progress, km_guard)
     progress.stage("covariate assignment vs multivariable and univariable Cox targets")
     multivariable_phase(cal, state, rng, tuple(int(x) for x in effort["cox_multi"]), progress, km_guard)
-    from paperlock.cohort.time_search import cox_time_phase  # it builds on this module's Search
-
     progress.stage("survival times vs Cox targets, Kaplan–Meier numbers held")
     cox_time_phase(cal, state, rng, int(effort["cox_times"]), progress)
     return state

@@ -39,7 +39,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from paperlock.cohort.design import ARMS
-from paperlock.cohort.fast_survival import Z95, _risk_index, cox_multi_batch, cox_uni_sorted, risk_matrix
+from paperlock.cohort.fast_survival import Z95, cox_multi_batch, cox_uni_sorted, risk_index, risk_matrix
 from paperlock.cohort.parallel import run_jobs
 from paperlock.cohort.progress import Progress
 
@@ -205,7 +205,7 @@ def multi_models(cal: Calibrator, s: State, j: int) -> list[MultiModel]:
         if name not in covs or (pop, ep) not in cal.multi_t:
             continue
         rows = np.flatnonzero(cal.pop_mask[pop])
-        order, last = _risk_index(s.time(ep)[rows].astype(float))
+        order, last = risk_index(s.time(ep)[rows].astype(float))
         rows = rows[order]
         ev = s.events(ep)[rows].astype(bool)
         out.append(MultiModel((pop, ep), rows, risk_matrix(last, ev), ev,
@@ -226,7 +226,7 @@ class ColumnCost:
             if np.all(np.isnan(t)) and p is None:
                 continue
             rows = np.flatnonzero(cal.pop_mask[pop])
-            order, last = _risk_index(s.time(ep)[rows].astype(float))
+            order, last = risk_index(s.time(ep)[rows].astype(float))
             self.fits.append(((pop, ep), rows[order], last, s.events(ep)[rows][order].astype(bool),
                               RowTargets.of(t, tol, p, side)))
         self.models = multi_models(cal, s, j) if multi else []

@@ -104,7 +104,7 @@ def _km_steps(t: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return km_kernel.km_steps(lib, t, e, R_TOL, SPSS_EPS)
 
 
-def _risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def risk_index(time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Order by descending time, and for each sorted row the last row whose time is >= its time (Breslow)."""
     order = np.argsort(-time, kind="stable")
     ts = time[order]
@@ -131,7 +131,7 @@ def cox_uni(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarra
 
     `beta0` warm-starts the search (the calibration loop passes the previous fit and fewer `steps`).
     """
-    order, last = _risk_index(time)
+    order, last = risk_index(time)
     return cox_uni_sorted(X[order].astype(float), last, event[order].astype(bool), beta0, steps)
 
 
@@ -151,7 +151,7 @@ def _fit(beta: np.ndarray, info: np.ndarray) -> CoxFit:
 
 def cox_uni_sorted(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta0: np.ndarray | None = None,
                    steps: int = NEWTON_STEPS, binary: bool = False) -> CoxFit:
-    """`cox_uni` for rows already in risk order (`_risk_index`: `last`, events `ev`); `binary`: every column is
+    """`cox_uni` for rows already in risk order (`risk_index`: `last`, events `ev`); `binary`: every column is
     0/1, so each risk set is n₀ + n₁·e^β with counts that do not depend on β (the same fit, less work)."""
     beta = np.zeros(Xs.shape[1]) if beta0 is None else np.array(beta0, dtype=float)
     if binary:
@@ -189,7 +189,7 @@ def _cox_uni_binary(Xs: np.ndarray, last: np.ndarray, ev: np.ndarray, beta: np.n
 def cox_multi(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndarray | None = None,
               steps: int = NEWTON_STEPS) -> CoxFit:
     """One Breslow Cox model with all columns of X (n × p); `beta0`/`steps` as for `cox_uni`."""
-    order, last = _risk_index(time)
+    order, last = risk_index(time)
     Xs = X[order].astype(float)
     ev = event[order].astype(bool)
     n, p = Xs.shape
@@ -218,7 +218,7 @@ def cox_multi(time: np.ndarray, event: np.ndarray, X: np.ndarray, beta0: np.ndar
 
 
 def risk_matrix(last: np.ndarray, ev: np.ndarray) -> np.ndarray:
-    """For rows in risk order (`_risk_index`): the E × n 0/1 matrix whose row e marks the rows at risk at the
+    """For rows in risk order (`risk_index`): the E × n 0/1 matrix whose row e marks the rows at risk at the
     e-th event (Breslow: every row whose time is >= the event's)."""
     return (np.arange(len(last))[None, :] <= last[ev][:, None]).astype(float)
 
