@@ -661,7 +661,7 @@ def _density_end_move(med: KMMedian, targets: dict[str, float], month: float,
 
 def _propose_km_reshape(search: Search, rng: np.random.Generator):
     """A failing curve's shape changes, then its interval is solved for: one of its patients moves to another
-    day (anywhere, or within 60 days), which may change the order of its deaths and censorings around the
+    day (at most `RESHAPE_DAYS` away), which may change the order of its deaths and censorings around the
     median; then the event at l (or at u) of the density estimate moves to the day whose span l - u gives the
     printed half-width under the new order. The half-width is z·sqrt(Var)/(S(u) - S(l)) per day of span, a
     step of days, so a printed interval is met only by some orders and one span among them: moving u or l
