@@ -145,3 +145,30 @@ def test_no_paragraph_sits_between_two_landscape_tables(study_rendered):
     for a, b in zip(wide, wide[1:], strict=False):
         between = html[html.index("</figure>", a):b]
         assert "<p" not in between, between[:200]
+
+
+@NO_COHORT
+@pytest.mark.parametrize(("pfs_p", "os_p", "expected"), [
+    (0.270, 0.640, "survival did not differ between patients whose AFP fell and those whose AFP rose, for PFS "
+                   "(log-rank p = 0.270) or OS (p = 0.640)."),
+    (0.012, 0.003, "survival differed between patients whose AFP fell and those whose AFP rose, for both PFS "
+                   "(log-rank p = 0.012) and OS (p = 0.003)."),
+    (0.012, 0.640, "survival of patients whose AFP fell and of those whose AFP rose differed for PFS "
+                   "(log-rank p = 0.012) but not for OS (p = 0.640)."),
+    (0.270, 0.003, "survival of patients whose AFP fell and of those whose AFP rose differed for OS (p = 0.003) "
+                   "but not for PFS (log-rank p = 0.270)."),
+])
+def test_the_afp_change_sentence_follows_both_p_values(study_rendered, pfs_p: float, os_p: float,
+                                                       expected: str) -> None:
+    """Each combination of the two log-rank p-values against alpha gives its own grammatical sentence."""
+    import html as html_lib
+
+    from report.render import render_html
+
+    loaded, results, _ = study_rendered
+    stats = dict(results.statistics)
+    for key, value in (("km.pfs.afp_change.logrank_p", pfs_p), ("km.os.afp_change.logrank_p", os_p)):
+        stats[key] = stats[key].model_copy(update={"value": value})
+    page = render_html(loaded, results.model_copy(update={"statistics": stats}))
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    assert "At the 0.05 level, " + expected in text
