@@ -600,15 +600,22 @@ def _propose(kind: str, search: Search, rng: np.random.Generator, swap_cols, ran
     raise ValueError(kind)
 
 
+def _failing_curve(search: Search, rng: np.random.Generator) -> tuple[str, str, str] | None:
+    """A curve with a failed number, drawn at random (None: every counted curve meets its numbers)."""
+    failing = [k for k, f in search.km_fail.items() if f]
+    if not failing:
+        return None
+    return failing[int(rng.integers(len(failing)))]
+
+
 def _propose_km(search: Search, rng: np.random.Generator):
     """A targeted move on a failing Kaplan–Meier curve: put its median event, or the event nearest the target
     day, on the target day, or move the event at u or l (the density estimate's ends) so that the SE gives
     the target interval."""
     cal, s = search.cal, search.s
-    failing = [k for k, f in search.km_fail.items() if f]
-    if not failing:
+    key = _failing_curve(search, rng)
+    if key is None:
         return None
-    key = failing[int(rng.integers(len(failing)))]
     ep = key[0]
     med = search.km_med[key]
     targets = {t.stat: t.value for t in cal.curves[key]}
@@ -667,10 +674,9 @@ def _propose_km_reshape(search: Search, rng: np.random.Generator):
     step of days, so a printed interval is met only by some orders and one span among them: moving u or l
     alone (`_propose_km`) cannot leave an order whose step misses the printed value."""
     cal, s = search.cal, search.s
-    failing = [k for k, f in search.km_fail.items() if f]
-    if not failing:
+    key = _failing_curve(search, rng)
+    if key is None:
         return None
-    key = failing[int(rng.integers(len(failing)))]
     ep = key[0]
     times, events = s.time(ep), s.events(ep)
     mask = cal.curve_mask(s, key[1], key[2])
