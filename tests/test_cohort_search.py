@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from paperlock.cohort import km_kernel
 from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, anneal, initial_state, term
-from paperlock.cohort.cox_search import fit_costs
+from paperlock.cohort.cox_search import RowTargets
 from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.fast_survival import R_TOL, SPSS_EPS, CoxFit, km_median_spss, km_steps_numpy
 from paperlock.cohort.progress import Progress
@@ -148,7 +148,7 @@ def test_signed_z_pull_prefers_the_printed_direction() -> None:
     se = np.full(1, 0.39)
 
     def cost(beta: float) -> float:
-        return float(fit_costs(CoxFit(np.array([beta]), se), t, tol, 0.08, True, 0.1)[0])
+        return float(RowTargets.of(t, tol, 0.08, True).cost(CoxFit(np.array([beta]), se), 0.1)[0])
 
     assert cost(np.log(1.9)) < cost(-np.log(1.9))
     path = [cost(b) for b in np.linspace(-1.5, np.log(1.9), 60)]
@@ -384,7 +384,9 @@ def test_reshape_move_keeps_the_order_rules_and_undoes_exactly(calibrator: Calib
         for i, _old in changes:
             assert set(cal.curves_of(state, i, ep)) <= set(keys_km)
         assert all(e == ep for _, e in uni_keys)
-        _ties_allowed(search, undo)
+        t, e, limit = state.time(ep), state.events(ep), cal.max_ties
+        crowded = limit is not None and any(e[i] and int(((t == t[i]) & (e == 1)).sum()) > limit for i, _ in changes)
+        assert _ties_allowed(search, undo) is not crowded  # the ties limit sees both moved days
         _undo(state, undo)
         assert np.array_equal(state.pfs, before[0]) and np.array_equal(state.os, before[1])
     assert moved > 20
@@ -415,7 +417,7 @@ def test_span_end_move_gives_the_printed_half_width(span: int) -> None:
 @pytest.mark.parametrize("ep", ["pfs", "os"])
 def test_search_univariable_cost_equals_a_fresh_fit_and_cost(calibrator: Calibrator, pop: str, ep: str) -> None:
     """The search's univariable fits (binary counting form) and its cached row targets give the cost of a plain
-    `cox_uni` fit and `fit_costs` on the same columns, for every column and for a subset."""
+    `cox_uni` fit and freshly prepared `RowTargets` on the same columns, for every column and for a subset."""
     from paperlock.cohort.fast_survival import cox_uni
 
     cal = calibrator
@@ -433,4 +435,4 @@ def test_search_univariable_cost_equals_a_fresh_fit_and_cost(calibrator: Calibra
         p, side = cal.uni_p[(pop, ep)][sl], cal.uni_side[(pop, ep)][sl]
         for _ in range(2):  # the second call reads the cache
             np.testing.assert_allclose(cal.uni_cost_from(got, pop, ep, cols=cols),
-                                       cal.w_uni * fit_costs(ref, t, tol, p, side, thr), rtol=1e-9)
+                                       cal.w_uni * RowTargets.of(t, tol, p, side).cost(ref, thr), rtol=1e-9)

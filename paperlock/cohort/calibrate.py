@@ -327,14 +327,14 @@ class Calibrator:
 
     def uni_fit(self, s: State, pop: str, ep: str, cols: np.ndarray | None = None,
                 beta0: np.ndarray | None = None, steps: int = 12):
-        """Univariable Breslow fits of `cols` (all columns if None) in one population and endpoint; 0/1 columns
-        (the covariates are binary) by the counting form of the risk sets (`cox_uni_sorted(binary=True)`)."""
+        """Univariable Breslow fits of `cols` (all columns if None) in one population and endpoint, by the counting
+        form of the risk sets (the covariates are 0/1, as in `cox_search`)."""
         mask = self.pop_mask[pop]
         X = s.X[mask] if cols is None else s.X[mask][:, cols]
         order, last = risk_index(s.time(ep)[mask])
         Xs = X[order]
         return cox_uni_sorted(Xs.astype(float), last, s.events(ep)[mask][order].astype(bool), beta0, steps,
-                              binary=bool(((Xs == 0) | (Xs == 1)).all()))
+                              binary=True)
 
     def uni_cost_from(self, fit, pop: str, ep: str, cols: np.ndarray | None = None,
                       miss: str = "linear") -> np.ndarray:

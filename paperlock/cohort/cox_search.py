@@ -141,13 +141,6 @@ class RowTargets:
         return c + np.where(wrong, 20.0 + 10.0 * np.abs(z - self.z_target), 0.0)
 
 
-def fit_costs(fit, t: np.ndarray, tol: np.ndarray, p, side, thr: float, miss: str = "linear") -> np.ndarray:
-    """Cost per fitted column: HR/CI terms (t, tol: (3,) or (3, m), nan = no target), the pull of z towards
-    the printed p (`p`: scalar or (m,), nan/None = none) and the entry-side penalty (`side`: True = the record's
-    p is below `thr`, False = not, None/nan = no p printed). `miss`: the shape of a missed number's cost."""
-    return RowTargets.of(t, tol, p, side).cost(fit, thr, miss)
-
-
 @dataclass(frozen=True)
 class ModelRows:
     """A multivariable model's printed rows: HR/CI targets and tolerances (3, p) and the z each printed p implies."""
@@ -220,7 +213,7 @@ class ColumnCost:
     weight)."""
 
     def __init__(self, cal: Calibrator, s: State, j: int, multi: bool = False) -> None:
-        self.thr = float(cal.settings["multivariable_p_threshold"])
+        self.thr = cal.entry_threshold
         self.fits = []  # (key, rows in risk order, last, events, printed row) of the fits with something to aim at
         for (pop, ep), (t, tol, p, side) in _targets(cal, j).items():
             if np.all(np.isnan(t)) and p is None:
