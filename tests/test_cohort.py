@@ -22,7 +22,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
+from paperlock.cohort.design import grid_cut
 from paperlock.cohort.fast_survival import cox_multi, cox_uni, km_median_spss
 from paperlock.cohort.quantile_values import (
     QuantileTargets,
@@ -236,6 +239,20 @@ def test_construct_values_meets_high_counts_and_quartiles() -> None:
     assert (int((a > 60).sum()), int((b > 60).sum())) == want
     assert [quantile_type7(a, p) for p in (0.25, 0.5, 0.75)] == [40, 55, 63]
     assert [quantile_type7(b, p) for p in (0.25, 0.5, 0.75)] == [45, 57, 66]
+
+
+@given(k=st.integers(1, 100_000), step=st.sampled_from([0.01, 0.1, 1.0]), offset=st.integers(-3, 3))
+def test_grid_cut_classifies_like_the_written_values(k: int, step: float, offset: int) -> None:
+    """A grid value is above the cut in grid units exactly when the value as written (rounded to 2 decimals) is
+    above the cut-off the pipeline compares with. Regression: 2.3 / 0.01 is 229.99999999999997, so the grid value
+    230 (written 2.30) counted as above the LMR cut-off 2.3 and two patients' LMR flag flipped in the cohort."""
+    cut = round(k * step, 2)
+    v = k + offset
+    assert (v > grid_cut(cut, step)) == (round(v * step, 2) > cut)
+
+
+def test_grid_cut_of_the_lmr_cut_off() -> None:
+    assert grid_cut(2.3, 0.01) == 230.0
 
 
 def test_quick_run_is_deterministic(tmp_path: Path) -> None:

@@ -99,6 +99,10 @@ def continuous_columns(design: Design, X: np.ndarray, settings: dict[str, Any], 
             values[hi_idx] = np.array(high_vals) * step
             values[lo_idx] = np.array(low_vals) * step
         out[var] = np.round(values, 2)
+        bad = [] if j is None else np.flatnonzero((out[var] > design.cuts[var]) != (X[:, j] == 1))
+        if len(bad):  # the values as written must give each patient the calibrated flag
+            raise PaperlockError(f"{var}: patients {[design.ids[i] for i in bad]} fall on the other side of the "
+                                 f"cut-off {design.cuts[var]} than their calibrated flag")
         progress.update(variable=var, done=f"{k + 1}/{len(settings['continuous'])}", residual=cost)
     progress.done(variables=len(out), worst_residual=max(residual.values()) if residual else 0.0)
     return out, residual

@@ -70,14 +70,21 @@ def quantile_targets(record: Record, var: str, cfg: dict[str, Any], sizes: tuple
         quarts[g] = tuple(units(f"baseline.{var}.{code}.{s}") for s in ("q1", "median", "q3"))
     printed_unit = 10.0 ** -record.entry(f"baseline.{var}.all.median").decimals
     tol = min(0.25, 0.4 * printed_unit / step)
-    specials = []
+    cut_units, specials = None, []
     if cut is not None:
-        specials = [int(np.floor(cut / step)), int(np.floor(cut / step)) + 1]
+        cut_units = grid_cut(cut, step)
+        specials = [int(np.floor(cut_units)), int(np.floor(cut_units)) + 1]
     return QuantileTargets(
         sizes=sizes, quartiles=quarts, p_value=record.get(f"baseline.{var}.p"),
         floor=int(round(cfg["floor"] / step)), ceiling=int(round(cfg["ceiling"] / step)),
-        cut=None if cut is None else cut / step, specials=specials, tol=tol,
+        cut=cut_units, specials=specials, tol=tol,
     )
+
+
+def grid_cut(cut: float, step: float) -> float:
+    """The cut-off in grid units (value / step), rounded off the float error of the division: 2.3 / 0.01 is
+    229.99999999999997, which would count the grid value 230 (2.30, not above 2.3) as above the cut."""
+    return round(cut / step, 9)
 
 
 def build_design(record: Record, settings: dict[str, Any], rng: np.random.Generator) -> Design:
