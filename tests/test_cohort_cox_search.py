@@ -19,6 +19,7 @@ from paperlock.cohort.cox_search import (
     multi_models,
     multivariable_phase,
     search_column,
+    univariable_phase,
 )
 from paperlock.cohort.design import ARMS, build_design, initial_matrix
 from paperlock.cohort.fast_survival import (
@@ -215,3 +216,21 @@ def test_multivariable_phase_lowers_the_cost_and_keeps_counts(calibrator: Calibr
         assert float(ColumnCost(cal, s, last, multi=True)(s.X[:, [last]])[0][0]) <= before[last] + 1e-9
         out.append(s.X.copy())
     assert np.array_equal(out[0], out[1])
+
+
+def test_univariable_phase_outside_models_leaves_the_model_columns_alone(calibrator: Calibrator,
+                                                                         state: State) -> None:
+    """The last phase searches only the covariates that enter no multivariable model: the model covariates'
+    columns (and arm, AFP) stay as they are and each searched column's cost does not rise."""
+    cal, s = calibrator, state.copy()
+    in_models = {c for covs in cal.multi_sets.values() for c in covs}
+    start = s.X.copy()
+    free = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range") and c.name not in in_models]
+    before = {j: float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0]) for j in free}
+    got = univariable_phase(cal, s, np.random.default_rng(3), 20, Progress(enabled=False), outside_models=True)
+    assert set(got) == {cal.cov_names[j] for j in free} and free
+    assert not set(got) & in_models
+    others = [j for j in range(s.X.shape[1]) if j not in free]
+    assert np.array_equal(s.X[:, others], start[:, others])
+    for j in free:
+        assert float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0]) <= before[j] + 1e-9

@@ -569,6 +569,26 @@ facts:
     all: [tki, tki_ici]
     tki: [reg, sor]
     tki_ici: [reg_ici, sor_ici, oth_ici]
+  # Cox covariate -> the Table 1 count of one of its two groups ({group}: the model's population); the audit bounds
+  # how narrow each covariate's CI can be by these group sizes.
+  cox_groups:
+    gender_male: "baseline.gender.male.{group}.n"
+    etiology_hbv: "baseline.etiology.hbv.{group}.n"
+    cirrhosis: "baseline.cirrhosis.yes.{group}.n"
+    pvtt: "baseline.pvtt.yes.{group}.n"
+    metastasis: "baseline.metastasis.yes.{group}.n"
+    ecog1: "baseline.ecog.ecog1.{group}.n"
+    bclc_c: "baseline.bclc.c.{group}.n"
+    child_pugh_b: "baseline.child_pugh.b.{group}.n"
+    albi_grade2_3: "baseline.albi_grade.grade2_3.{group}.n"
+    tumour_number_gt3: "baseline.tumour_number.gt3.{group}.n"
+    tumour_size_gt5: "baseline.tumour_size.gt5.{group}.n"
+    afp_gt400: "baseline.afp.gt400.{group}.n"
+    afp_change_decreased: "baseline.afp_change.elevated.{group}.n"
+    prior_surgery: "baseline.prior_surgery.yes.{group}.n"
+    prior_tace: "baseline.prior_tace.yes.{group}.n"
+    prior_ablation: "baseline.prior_ablation.yes.{group}.n"
+    arm_tki_ici: "cohort.n.tki_ici"
 
 # Identities the printed counts must satisfy. Templates: {name} binds one key segment (the same value across
 # the identity), * ranges over every printed value of that segment. "parts" add up to "total" (relation sum);

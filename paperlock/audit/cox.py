@@ -5,7 +5,8 @@
 - the HR should sit at the geometric centre sqrt(L U) of its CI;
 - a CI excluding 1 should go with p < alpha and vice versa;
 - the univariable -> multivariable entry rule (facts.cox_entry_p);
-- two covariates of one model printing the same CI (a copied cell).
+- two covariates of one model printing the same CI (a copied cell);
+- a CI narrower than the covariate's group sizes allow (`cox_width`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from scipy import stats
 
+from paperlock.audit.cox_width import check_ci_width
 from paperlock.audit.findings import Finding, Severity, fmt
 from paperlock.audit.record import Entry, Record
 
@@ -240,6 +242,7 @@ def check_cox(rec: Record) -> tuple[list[Finding], dict[str, Any]]:
     findings = [f for e in ests for f in check_estimate(e, z, alpha, same_p)]
     findings += check_entry_rule(rec, ests)
     findings += check_duplicate_ci(ests)
+    findings += check_ci_width(rec, ests, z)
     with_p = [e for e in ests if e.p is not None]
     consistent = sum(_overlap(wald_p_interval(e.lower, e.upper, z), (e.p.low, e.p.high))  # type: ignore[union-attr]
                      for e in with_p)

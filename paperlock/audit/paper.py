@@ -34,6 +34,7 @@ CHECKS = {
     "ci-vs-p": "a CI excluding 1 goes with p < alpha",
     "entry-rule": "the univariable -> multivariable entry rule of the Methods",
     "duplicate-ci": "two covariates of one model printing the same CI",
+    "ci-width": "a hazard ratio's CI no narrower than its covariate's group sizes allow",
     "km-symmetry": "Kaplan–Meier median CIs symmetric (median ± 1.96·SE, SPSS) or not",
     "quantile-order": "medians inside their IQRs",
     "pooled-quantile": "whole-cohort quantiles between the groups' quantiles",

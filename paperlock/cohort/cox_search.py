@@ -410,11 +410,14 @@ def _column_job(job: tuple) -> tuple[float, np.ndarray]:
 
 
 def univariable_phase(cal: Calibrator, s: State, rng: np.random.Generator, steps: int,
-                      progress: Progress, km_guard=None) -> dict[str, float]:
+                      progress: Progress, km_guard=None, outside_models: bool = False) -> dict[str, float]:
     """Search every swappable covariate's column (`steps` annealing moves per chain; the columns are independent
     here, so they are searched on parallel processes, each with its own seed); returns the final cost per
-    covariate."""
-    cols = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range")]
+    covariate. `outside_models`: only the columns that enter no multivariable model (their univariable rows are
+    all they affect, so searching them again on changed times cannot cost a model row)."""
+    in_models = {c for covs in cal.multi_sets.values() for c in covs} if outside_models else set()
+    cols = [j for j, c in enumerate(cal.design.covariates)
+            if c.kind in ("swap", "range") and c.name not in in_models]
     jobs = [(cal, s, j, int(seed), steps, km_guard if j == cal.afp_col else None)
             for j, seed in zip(cols, rng.integers(2**63, size=len(cols)), strict=True)]
     out = {}
