@@ -8,18 +8,23 @@ group. In a multivariable model the covariate's variance is at least 1 / its dia
 holds there too. The group sizes cap d1 and d0: a printed CI narrower than every split of the events allows
 cannot come from a Cox fit of those patients.
 
-The record names, per covariate, the Table 1 count of its exposed group (facts.cox_groups, a key template with
-{group} for the model's population); the population's events are `events.<endpoint>.<population>.n` where
-printed, else bounded by the whole cohort's events and the patients outside the population.
+The record names, per covariate, the Table 1 count of one of its two groups (facts.cox_groups, a key template with
+{group} for the model's population; the bound is symmetric in the groups); the population's events are
+`events.<endpoint>.<population>.n` where printed, else bounded by the whole cohort's events and the patients
+outside the population. A model fitted on fewer patients (missing values) only has fewer events to split, so
+the bound from the table's counts still holds.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperlock.audit.findings import Finding, Severity, fmt
 from paperlock.audit.record import Record, fill
+
+if TYPE_CHECKING:
+    from paperlock.audit.cox import Estimate
 
 
 def min_se(n1: int, n0: int, d_lo: int, d_hi: int) -> tuple[float, int, int] | None:
@@ -46,7 +51,7 @@ def _events(rec: Record, endpoint: str, population: str) -> tuple[int, int] | No
     return max(0, int(total - (n_all - n_pop))), int(min(total, n_pop))
 
 
-def check_ci_width(rec: Record, ests: list[Any], z: float) -> list[Finding]:
+def check_ci_width(rec: Record, ests: list[Estimate], z: float) -> list[Finding]:
     """A finding for every printed CI narrower than the covariate's group sizes allow (module docstring)."""
     groups: dict[str, str] = rec.facts.get("cox_groups") or {}
     out: list[Finding] = []
