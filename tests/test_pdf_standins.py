@@ -217,3 +217,24 @@ def test_a_stand_in_drawn_at_another_width_is_reported():
     assert not stand_ins.mismatched
     stand_ins.images[url].draw(Stream(), 120.0, 48.0)
     assert stand_ins.mismatched and not stand_ins.complete()
+
+
+@pytest.mark.skipif(not POPPLER, reason="poppler-utils (pdftotext, pdftoppm) not installed")
+def test_a_long_table_prints_its_notes_once(tmp_path: Path):
+    """A table spanning pages repeats its header on each page but its notes (`<tfoot>`) only at its end: a footer
+    group repeated Table 1's p-value legend at the foot of both pages it spans."""
+    from weasyprint import CSS, HTML
+
+    rows = "".join(f"<tr><td>row {i}</td><td>{i}</td></tr>" for i in range(120))
+    html = ('<html><body><figure class="table long"><figcaption>Table 1. Long</figcaption><table>'
+            "<thead><tr><th>Variable</th><th>Value</th></tr></thead>"
+            f"<tbody>{rows}</tbody><tfoot><tr><td colspan=2>NOTE-LEGEND</td></tr></tfoot></table></figure>"
+            "</body></html>")
+    css = CSS(filename=str(Path(pdf.__file__).resolve().parent.parent / "templates" / "manuscript.css"))
+    HTML(string=html, base_url=str(tmp_path)).write_pdf(tmp_path / "long.pdf", stylesheets=[css])
+    pages = subprocess.run(["pdftotext", str(tmp_path / "long.pdf"), "-"], capture_output=True, check=True,
+                           text=True).stdout.split("\f")
+    spanned = [i for i, page in enumerate(pages) if "row " in page]
+    assert len(spanned) >= 2
+    assert [i for i, page in enumerate(pages) if "Variable" in page] == spanned  # the header repeats
+    assert [i for i, page in enumerate(pages) if "NOTE-LEGEND" in page] == [spanned[-1]]
