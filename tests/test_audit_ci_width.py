@@ -91,7 +91,7 @@ def test_a_ci_narrower_than_the_groups_allow_is_found() -> None:
     assert [f.id for f in found] == ["ci-width/table5/cox.b.os.uni.hbv"]
     ev = found[0].evidence
     assert ev["group_sizes"] == [44, 5] and ev["events"] == [30, 49] and ev["best_split"] == [44, 5]
-    assert "even if every patient had the event" in found[0].explanation
+    assert "reached only if all 49 patients had the event" in found[0].explanation
     assert not [f for f in check_cox(_record(rows, None))[0] if f.check == "ci-width"]  # no groups: no check
 
 

@@ -75,15 +75,15 @@ def check_ci_width(rec: Record, ests: list[Estimate], z: float) -> list[Finding]
         ev: dict[str, Any] = {"printed": est.shown, "place": est.place, "group_sizes": [n1, n0],
                               "events": list(events), "min_se": fmt(se, 4), "widest_printed_se": fmt(widest, 4),
                               "best_split": [d1, d0]}
-        events_text = (f"{events[0]}" if events[0] == events[1]
-                       else f"{events[0]} to {events[1]} (the cohort's events less the patients outside it)")
-        if d1 == n1 and d0 == n0:
-            events_text += ", even if every patient had the event"
+        events_text = (f"{events[0]} events" if events[0] == events[1] else
+                       f"{events[0]} to {events[1]} events (the cohort's events less the patients outside it)")
+        attained = (f", a bound reached only if all {n1 + n0} patients had the event" if (d1, d0) == (n1, n0)
+                    else f" ({d1} and {d0} events at best)")
         out.append(Finding(
             "ci-width", f"ci-width/{est.place}/{est.stem}", severity,
             f"{est.place} {est.covariate}: CI narrower than its groups allow",
-            f"With {n1} and {n0} patients in the two groups and {events_text} events, SE(log HR) is at least "
-            f"sqrt(1/{d1} + 1/{d0}) = {se:.3f} (the information at the estimate is at most d1·d0/d); every "
-            f"rounding of the printed CI {lo.printed}–{up.printed} implies at most {widest:.3f}.",
+            f"With {n1} and {n0} patients in the two groups and {events_text}, SE(log HR) is at least "
+            f"sqrt(1/{d1} + 1/{d0}) = {se:.3f}{attained}, since the information at the estimate is at most "
+            f"d1·d0/d; every rounding of the printed CI {lo.printed}–{up.printed} implies at most {widest:.3f}.",
             (est.place,), (lo.key, up.key), ev))
     return out
