@@ -52,7 +52,10 @@ def test_se_of_a_binary_covariate_is_at_least_the_bound(data, ties: str, multiva
 
 def test_bound_is_nearly_attained_when_the_groups_are_balanced_in_every_risk_set() -> None:
     """Pairs of one exposed and one unexposed patient with the event on the same day (HR 1, p = 1/2 at every event
-    under Breslow): I = d/4 = d1 d0 / d, so the SE equals the bound."""
+    under Breslow): I = d/4 = d1 d0 / d, so the SE equals the bound. R 4.x, survival:
+        t <- rep(1:10, each = 2); x <- rep(c(1, 0), 10)
+        sqrt(coxph(Surv(t, rep(1, 20)) ~ x, ties = "breslow")$var)   # 0.447213595500 = sqrt(1/10 + 1/10)
+    """
     times = np.repeat(np.arange(1.0, 11.0), 2)
     x = np.tile([1.0, 0.0], 10)
     fit = cox_fit(times, np.ones(20), x[:, None], ties="breslow")
