@@ -199,8 +199,8 @@ def test_multivariable_phase_lowers_the_cost_and_keeps_counts(calibrator: Calibr
     for workers in ("1", "2"):
         monkeypatch.setenv("PAPERLOCK_COHORT_WORKERS", workers)
         s = state.copy()
-        names = {c for covs in cal.multi_sets.values() for c in covs}
-        cols = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range") and c.name in names]
+        cols = [j for j, c in enumerate(cal.design.covariates)
+                if c.kind in ("swap", "range") and c.name in cal.model_covariates]
         before = {j: float(ColumnCost(cal, s, j, multi=True)(s.X[:, [j]])[0][0]) for j in cols}
         start = s.X.copy()
         got = multivariable_phase(cal, s, np.random.default_rng(8), (20,), Progress(enabled=False))
@@ -223,7 +223,7 @@ def test_univariable_phase_outside_models_leaves_the_model_columns_alone(calibra
     """The last phase searches only the covariates that enter no multivariable model: the model covariates'
     columns (and arm, AFP) stay as they are and each searched column's cost does not rise."""
     cal, s = calibrator, state.copy()
-    in_models = {c for covs in cal.multi_sets.values() for c in covs}
+    in_models = cal.model_covariates
     start = s.X.copy()
     free = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range") and c.name not in in_models]
     before = {j: float(ColumnCost(cal, s, j)(s.X[:, [j]])[0][0]) for j in free}

@@ -56,8 +56,8 @@ def check_ci_width(rec: Record, ests: list[Estimate], z: float) -> list[Finding]
     groups: dict[str, str] = rec.facts.get("cox_groups") or {}
     out: list[Finding] = []
     for est in ests:
-        _, population, endpoint, _, covariate = est.stem.split(".")
-        template = groups.get(covariate)
+        _, population, endpoint, *_ = est.stem.split(".")
+        template = groups.get(est.covariate)
         n_pop = rec.value(f"cohort.n.{population}")
         n1 = None if template is None else rec.value(fill(template, {"group": population}))
         events = _events(rec, endpoint, population)

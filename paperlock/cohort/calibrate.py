@@ -225,6 +225,7 @@ class Calibrator:
         self.km = km_targets(self.record, self.settings)
         self.cox = cox_targets(self.record, self.settings, self.cov_names)
         self.multi_sets = multivariable_sets(self.record, self.settings, self.cov_names)
+        self.model_covariates = {c for covs in self.multi_sets.values() for c in covs}  # in any model
         self.month = float(self.settings["month_days"])
         w = self.settings["weights"]
         self.w_km, self.w_uni, self.w_multi = float(w["km"]), float(w["cox_uni"]), float(w["cox_multi"])

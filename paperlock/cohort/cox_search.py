@@ -415,7 +415,7 @@ def univariable_phase(cal: Calibrator, s: State, rng: np.random.Generator, steps
     here, so they are searched on parallel processes, each with its own seed); returns the final cost per
     covariate. `outside_models`: only the columns that enter no multivariable model (their univariable rows are
     all they affect, so searching them again on changed times cannot cost a model row)."""
-    in_models = {c for covs in cal.multi_sets.values() for c in covs} if outside_models else set()
+    in_models = cal.model_covariates if outside_models else set()
     cols = [j for j, c in enumerate(cal.design.covariates)
             if c.kind in ("swap", "range") and c.name not in in_models]
     jobs = [(cal, s, j, int(seed), steps, km_guard if j == cal.afp_col else None)
@@ -438,8 +438,8 @@ def multivariable_phase(cal: Calibrator, s: State, rng: np.random.Generator, ste
     """Cycles over the swappable covariates of the multivariable models, each column searched against its
     univariable rows and its models' rows together; `steps`: annealing moves per chain in each cycle (chains
     from random columns in the first cycle only). Returns the final cost per covariate."""
-    names = {c for covs in cal.multi_sets.values() for c in covs}
-    cols = [j for j, c in enumerate(cal.design.covariates) if c.kind in ("swap", "range") and c.name in names]
+    cols = [j for j, c in enumerate(cal.design.covariates)
+            if c.kind in ("swap", "range") and c.name in cal.model_covariates]
     out = {}
     for cycle, iterations in enumerate(steps):
         for n_done, j in enumerate(cols):
