@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
-from paperlock.cohort.calibrate import Calibrator, State, initial_state
+from paperlock.cohort.calibrate import Calibrator, State, entry_p, initial_state
 from paperlock.cohort.cox_search import (
     FITS,
     ColumnCost,
@@ -32,7 +33,7 @@ from paperlock.cohort.fast_survival import (
     risk_matrix,
 )
 from paperlock.cohort.progress import Progress
-from paperlock.cohort.targets import load_record, load_settings
+from paperlock.cohort.targets import Entry, Record, load_record, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,6 +50,43 @@ def calibrator() -> Calibrator:
 def state(calibrator: Calibrator) -> State:
     rng = np.random.default_rng(5)
     return initial_state(calibrator, initial_matrix(calibrator.design, rng), rng)
+
+
+def _ci_p(lower: float, upper: float) -> float:
+    """Two-sided Wald p implied by a 95% CI of an HR (R: 2 * pnorm(-abs(qnorm(0.975) * log(sqrt(l * u)) /
+    log(sqrt(u / l)))))."""
+    z = Z95 * (np.log(lower) + np.log(upper)) / (np.log(upper) - np.log(lower))
+    return float(2 * norm.sf(abs(z)))
+
+
+def test_entry_p_of_an_excluded_p_is_the_wald_p_of_its_ci() -> None:
+    """An excluded univariable p gives way to the p its own CI implies; a kept p is used as printed; a p that the
+    record never printed stays unknown."""
+    stem = "cox.all.os.uni.x"
+    entries = [Entry(f"t/{stem}.{stat}", f"{stem}.{stat}", "t", v, str(v), 2, "")
+               for stat, v in (("hr", 2.0), ("ci_lower", 0.5), ("ci_upper", 8.0), ("p", 0.9))]
+    kept = Record(entries, {})
+    assert entry_p(kept, "all", "os", "x") == 0.9
+    dropped = Record(entries, {f"t/{stem}.p": "contradicted by its CI"})
+    assert dropped.excluded(f"{stem}.p") and not kept.excluded(f"{stem}.p")
+    assert entry_p(dropped, "all", "os", "x") == pytest.approx(_ci_p(0.5, 8.0), rel=1e-12)
+    assert entry_p(Record(entries[:3], {}), "all", "os", "x") is None
+
+
+def test_an_excluded_p_is_not_pulled_towards_but_keeps_its_side(calibrator: Calibrator) -> None:
+    """Every univariable p the settings exclude: the search has no printed p to pull z towards, and the entry
+    side is the one its printed CI implies."""
+    rec = calibrator.record
+    keys = sorted({e.key for e in rec.all_entries if e.key.startswith("cox.") and ".uni." in e.key
+                   and e.key.endswith(".p") and rec.excluded(e.key)})
+    assert keys, "the settings exclude at least one univariable p"
+    for key in keys:
+        _, pop, ep, _, cov, _ = key.split(".")
+        j = calibrator.col[cov]
+        stem = key[: -len(".p")]
+        implied = _ci_p(rec.value(f"{stem}.ci_lower"), rec.value(f"{stem}.ci_upper"))
+        assert np.isnan(calibrator.uni_p[(pop, ep)][j])
+        assert calibrator.uni_side[(pop, ep)][j] == float(implied < calibrator.entry_threshold)
 
 
 @pytest.mark.parametrize("seed", range(5))

@@ -155,14 +155,25 @@ def cox_targets(record: Record, settings: dict[str, Any], cov_names: list[str]) 
     return out
 
 
+def entry_p(record: Record, pop: str, ep: str, cov: str) -> float | None:
+    """The univariable p that puts a covariate on its side of the multivariable entry threshold: the printed p,
+    or where that p is excluded (contradicted by its own CI) the Wald p its printed CI implies."""
+    stem = f"cox.{pop}.{ep}.uni.{cov}"
+    p = record.get(f"{stem}.p")
+    lower, upper = record.get(f"{stem}.ci_lower"), record.get(f"{stem}.ci_upper")
+    if p is not None or not record.excluded(f"{stem}.p") or lower is None or upper is None:
+        return p
+    z = Z95 * (math.log(lower) + math.log(upper)) / (math.log(upper) - math.log(lower))
+    return math.erfc(abs(z) / math.sqrt(2.0))
+
+
 def multivariable_sets(record: Record, settings: dict[str, Any], cov_names: list[str]) -> dict:
-    """(population, endpoint) -> covariates whose univariable p in the record is below the threshold."""
+    """(population, endpoint) -> covariates whose univariable p (`entry_p`) is below the threshold."""
     thr = float(settings["multivariable_p_threshold"])
     out = {}
     for pop in POPULATIONS:
         for ep in ENDPOINTS:
-            covs = [c for c in cov_names
-                    if (p := record.get(f"cox.{pop}.{ep}.uni.{c}.p")) is not None and p < thr]
+            covs = [c for c in cov_names if (p := entry_p(record, pop, ep, c)) is not None and p < thr]
             if covs and any(record.has(f"cox.{pop}.{ep}.multi.{c}.hr") for c in covs):
                 out[(pop, ep)] = covs
     return out
@@ -246,11 +257,17 @@ class Calibrator:
         m = len(self.cov_names)
         self.uni_t = {(p, e): np.full((3, m), np.nan) for p in POPULATIONS for e in ENDPOINTS}
         self.uni_tol = {(p, e): np.ones((3, m)) for p in POPULATIONS for e in ENDPOINTS}
-        # printed univariable p per (population, endpoint) and column, and its side of the entry threshold
+        # printed univariable p per (population, endpoint) and column (the search pulls z towards it), and the
+        # side of the entry threshold (`entry_p`: an excluded p is not pulled towards, its CI still gives a side)
         thr = float(self.settings["multivariable_p_threshold"])
-        self.uni_p = {(p, e): np.array([np.nan if (v := self.record.get(f"cox.{p}.{e}.uni.{c}.p")) is None else v
-                                        for c in self.cov_names]) for p in POPULATIONS for e in ENDPOINTS}
-        self.uni_side = {k: np.where(np.isnan(v), np.nan, (v < thr).astype(float)) for k, v in self.uni_p.items()}
+
+        def per_column(get) -> dict:
+            return {(p, e): np.array([np.nan if (v := get(p, e, c)) is None else v for c in self.cov_names])
+                    for p in POPULATIONS for e in ENDPOINTS}
+
+        self.uni_p = per_column(lambda p, e, c: self.record.get(f"cox.{p}.{e}.uni.{c}.p"))
+        self.uni_side = {k: np.where(np.isnan(v), np.nan, (v < thr).astype(float))
+                         for k, v in per_column(lambda p, e, c: entry_p(self.record, p, e, c)).items()}
         self.entry_threshold = thr
         self._row_targets: dict = {}
         self.multi_t: dict = {}

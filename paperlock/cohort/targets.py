@@ -72,6 +72,10 @@ class Record:
     def keys_with_prefix(self, prefix: str) -> list[str]:
         return sorted(k for k in self._by_key if k.startswith(prefix))
 
+    def excluded(self, key: str) -> bool:
+        """Whether the record prints this key only in excluded entries."""
+        return key not in self._by_key and any(e.key == key for e in self.all_entries)
+
 
 def load_record(path: Path, exclusions: dict[str, str], limits: list[dict[str, Any]] | None = None) -> Record:
     """The record's keyed entries; `exclusions` {id: reason} and the settings' `limits` ([{reason, entries}])
