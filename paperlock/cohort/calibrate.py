@@ -49,6 +49,7 @@ Only the parts a move touches are recomputed (curves holding the patient, Cox fi
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -261,7 +262,7 @@ class Calibrator:
         # side of the entry threshold (`entry_p`: an excluded p is not pulled towards, its CI still gives a side)
         thr = float(self.settings["multivariable_p_threshold"])
 
-        def per_column(get) -> dict:
+        def per_column(get: Callable[[str, str, str], float | None]) -> dict:
             return {(p, e): np.array([np.nan if (v := get(p, e, c)) is None else v for c in self.cov_names])
                     for p in POPULATIONS for e in ENDPOINTS}
 
