@@ -436,3 +436,38 @@ def test_search_univariable_cost_equals_a_fresh_fit_and_cost(calibrator: Calibra
         for _ in range(2):  # the second call reads the cache
             np.testing.assert_allclose(cal.uni_cost_from(got, pop, ep, cols=cols),
                                        cal.w_uni * RowTargets.of(t, tol, p, side).cost(ref, thr), rtol=1e-9)
+
+
+def test_final_tails_keep_the_cheapest_and_do_not_depend_on_worker_processes(
+        calibrator: Calibrator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last two phases run as seeded tails from one state (each tail's column search runs its own jobs
+    serially inside a worker): one process and two give the same state, which is the tail with the lowest Cox
+    cost; the KM numbers hold and the covariates' per-arm counts stay."""
+    from paperlock.cohort import time_search
+    from paperlock.cohort.time_search import _tail_job, final_tails
+
+    cal = calibrator
+    rng = np.random.default_rng(31)
+    start = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    before = {k: cal.km_cost(start, k)[1] for k in cal.curves}
+    out = []
+    for workers in ("1", "2"):
+        monkeypatch.setenv("PAPERLOCK_COHORT_WORKERS", workers)
+        s = start.copy()
+        final_tails(cal, s, np.random.default_rng(5), 3, 60, 5, Progress(enabled=False))
+        out.append(s)
+    a, b = out
+    for name in ("pfs", "os", "ev", "X"):
+        assert (getattr(a, name) == getattr(b, name)).all(), name
+    seeds = np.random.default_rng(5).integers(2**63, size=3)
+    tails = [_tail_job((cal, start, int(seed), 60, 5)) for seed in seeds]
+    cheapest = min(range(3), key=lambda k: (tails[k][0], k))
+    assert time_search.CoxTimeSearch(cal, a).total() == pytest.approx(tails[cheapest][0], rel=1e-12)
+    assert all(t[0] >= tails[cheapest][0] for t in tails)
+    assert np.array_equal(a.pfs, tails[cheapest][1].pfs) and np.array_equal(a.X, tails[cheapest][1].X)
+    assert all(cal.km_cost(a, k)[1] <= f for k, f in before.items())
+    assert (a.pfs <= a.os).all()
+    for arm in np.unique(cal.design.arm):
+        rows = cal.design.arm == arm
+        swap = [j for j, c in enumerate(cal.design.covariates) if c.kind == "swap"]
+        assert np.array_equal(a.X[rows][:, swap].sum(axis=0), start.X[rows][:, swap].sum(axis=0))

@@ -2,7 +2,8 @@
 
 The workers are forked from the calling process and inherit the jobs (nothing but the results is pickled, so a
 job may hold closures). Each job carries its own seed and the caller chooses among the results by value and
-order, so the outcome does not depend on the number of processes.
+order, so the outcome does not depend on the number of processes. A job may itself call `run_jobs`: inside a
+worker the nested jobs run one after the other in that worker.
 """
 
 from __future__ import annotations
@@ -13,14 +14,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 _PENDING: tuple[Callable[[Any], Any], Sequence[Any]] | None = None
+_IN_WORKER = False  # set in the forked workers: their own jobs run serially (a pool's workers cannot fork)
 
 
 def workers(n_jobs: int) -> int:
+    if _IN_WORKER:
+        return 1
     return max(1, min(int(os.environ.get("PAPERLOCK_COHORT_WORKERS", "2")), n_jobs))
 
 
 def _run_index(i: int) -> Any:
+    global _IN_WORKER
     assert _PENDING is not None
+    _IN_WORKER = True
     fn, jobs = _PENDING
     return fn(jobs[i])
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from paperlock.cohort.calibrate import Calibrator, Search, State, anneal
-from paperlock.cohort.cox_search import ModelRows
+from paperlock.cohort.calibrate import Calibrator, Search, State, afp_guard, anneal
+from paperlock.cohort.cox_search import ModelRows, univariable_phase
 from paperlock.cohort.fast_survival import cox_multi
+from paperlock.cohort.parallel import run_jobs
 from paperlock.cohort.progress import Progress
 
 KM_WEIGHT = 0.01  # the curves' weight in this phase (the settings' KM weight scaled down to it)
@@ -65,3 +66,34 @@ def cox_time_phase(cal: Calibrator, state: State, rng: np.random.Generator, iter
     """Anneal survival times and events against the Cox rows; no move adds a Kaplan–Meier failure."""
     anneal(CoxTimeSearch(cal, state), rng, iterations, MOVES, progress, t0=T0, t1=T1, protect_km=True,
            locked=set(cal.curves))
+
+
+def _tail_job(job: tuple) -> tuple[float, State]:
+    """One seeded tail from a copy of the state: the time search, then the columns outside every model searched
+    again on the new times. Returns (the Cox rows' cost under `CoxTimeSearch`, the state)."""
+    cal, state, seed, time_iterations, uni_steps = job
+    trial = state.copy()
+    rng = np.random.default_rng(seed)
+    quiet = Progress(enabled=False)
+    cox_time_phase(cal, trial, rng, time_iterations, quiet)
+    univariable_phase(cal, trial, rng, uni_steps, quiet, afp_guard(cal, trial), outside_models=True)
+    return CoxTimeSearch(cal, trial).total(), trial
+
+
+def final_tails(cal: Calibrator, state: State, rng: np.random.Generator, chains: int, time_iterations: int,
+                uni_steps: int, progress: Progress) -> None:
+    """The last two phases as `chains` independent seeded tails from the same state (on parallel processes);
+    the tail with the lowest Cox cost is kept (the first of equals)."""
+    jobs = [(cal, state, int(seed), time_iterations, uni_steps) for seed in rng.integers(2**63, size=chains)]
+    costs: list[float] = []
+
+    def done(k: int, result: tuple[float, State]) -> None:
+        costs.append(result[0])
+        progress.update(tail=f"{k + 1}/{chains}", cost=result[0])
+
+    results = run_jobs(_tail_job, jobs, done)
+    best = min(range(len(results)), key=lambda k: (results[k][0], k))
+    for name in ("pfs", "os", "ev", "X"):
+        getattr(state, name)[...] = getattr(results[best][1], name)
+    progress.done(tails=len(results), best=best + 1, cost=results[best][0],
+                  costs=",".join(f"{c:.1f}" for c in costs))
