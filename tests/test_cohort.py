@@ -277,3 +277,27 @@ def test_implied_median_is_the_ci_midpoint_in_whole_days() -> None:
     got = implied_medians(ts, 30.0)
     assert [(t.endpoint, t.stratifier, t.stat) for t in got] == [("pfs", "overall", "median")]
     assert got[0].value * 30 == pytest.approx(132.0, abs=1e-9)
+
+
+def test_pfs_censoring_gaps_count_only_patients_alive_and_censored_for_pfs() -> None:
+    """The report's censoring fact: patients censored for PFS and alive at last follow-up, the days between."""
+    from paperlock.cohort.report import pfs_censoring_gaps, render_markdown
+
+    df = pd.DataFrame({"pfs_days": [10, 100, 50, 30, 200], "pfs_event": [0, 0, 1, 0, 0],
+                       "os_days": [500, 110, 60, 40, 200], "os_event": [0, 0, 0, 1, 0]})
+    g = pfs_censoring_gaps(df)
+    assert g == {"n": 3, "median_days": 10.0, "max_days": 490.0, "over_a_year": 1}
+    assert pfs_censoring_gaps(df.assign(os_event=1)) == {"n": 0}
+    rep = {"seed": 1, "calibration_seconds": 0.0, "summary": {}, "entries": [],
+           "realism": {"most_events_per_day": {"pfs": 1, "os": 1}, "max_events_per_day": 2, "pfs_censoring": g}}
+    assert "3 patient(s) censored for PFS were alive at last follow-up" in render_markdown(rep)
+    assert "median of 10 days (at most 490; 1 by more than a year)" in render_markdown(rep)
+
+
+def test_shipped_calibration_report_states_the_pfs_censoring_gaps() -> None:
+    from paperlock.cohort.report import pfs_censoring_gaps
+
+    g = pfs_censoring_gaps(pd.read_csv(DATA / "cohort.csv"))
+    md = (DATA / "calibration.md").read_text()
+    assert f"Censoring: {g['n']} patient(s) censored for PFS" in md
+    assert f"at most {g['max_days']:g}; {g['over_a_year']} by more than a year" in md

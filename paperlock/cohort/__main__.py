@@ -16,7 +16,14 @@ from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.dictionary import dictionary_yaml
 from paperlock.cohort.measure import measure
 from paperlock.cohort.progress import Progress
-from paperlock.cohort.report import build_report, most_events_per_day, render_markdown, to_json, unmatched_events
+from paperlock.cohort.report import (
+    build_report,
+    most_events_per_day,
+    pfs_censoring_gaps,
+    render_markdown,
+    to_json,
+    unmatched_events,
+)
 from paperlock.cohort.screening import screening_frame
 from paperlock.cohort.targets import load_record, load_settings
 from paperlock.errors import PaperlockError
@@ -55,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     measured = measure(df, settings, design.cuts, cal.multi_sets)
     realism = {"most_events_per_day": most_events_per_day(df),
                "max_events_per_day": settings.get("realism", {}).get("max_events_per_day"),
-               "unmatched": unmatched_events(df)}
+               "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df)}
     rep = build_report(record, settings, measured, seconds, seed,
                        {"quick": bool(args.quick), "value_residual": extra["value_residual"], "realism": realism})
     out = args.out
