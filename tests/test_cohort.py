@@ -291,7 +291,9 @@ def test_pfs_censoring_gaps_count_only_patients_alive_and_censored_for_pfs() -> 
     rep = {"seed": 1, "calibration_seconds": 0.0, "summary": {}, "entries": [],
            "realism": {"most_events_per_day": {"pfs": 1, "os": 1}, "max_events_per_day": 2, "pfs_censoring": g}}
     assert "3 patient(s) censored for PFS were alive at last follow-up" in render_markdown(rep)
-    assert "median of 10 days (at most 490; 1 by more than a year)" in render_markdown(rep)
+    assert "median of 10 days (at most 490; 1 by more than a year). No target constrains" in render_markdown(rep)
+    rep["realism"]["max_pfs_censoring_gap"] = 90
+    assert "The settings hold it within 90 days (`realism.max_pfs_censoring_gap`" in render_markdown(rep)
 
 
 def test_shipped_calibration_report_states_the_pfs_censoring_gaps() -> None:
@@ -301,3 +303,6 @@ def test_shipped_calibration_report_states_the_pfs_censoring_gaps() -> None:
     md = (DATA / "calibration.md").read_text()
     assert f"Censoring: {g['n']} patient(s) censored for PFS" in md
     assert f"at most {g['max_days']:g}; {g['over_a_year']} by more than a year" in md
+    gap = yaml.safe_load((ROOT / "data" / "cohort_targets.yaml").read_text())["realism"].get("max_pfs_censoring_gap")
+    if gap is not None:
+        assert g["max_days"] <= gap and f"hold it within {gap} days" in md

@@ -12,7 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paperlock.cohort import km_kernel
-from paperlock.cohort.calibrate import Calibrator, Search, _propose_slide, _undo, anneal, initial_state, term
+from paperlock.cohort.calibrate import (
+    Calibrator,
+    Search,
+    State,
+    _propose_slide,
+    _undo,
+    anneal,
+    initial_state,
+    term,
+)
 from paperlock.cohort.cox_search import RowTargets
 from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.fast_survival import R_TOL, SPSS_EPS, CoxFit, km_median_spss, km_steps_numpy
@@ -471,3 +480,37 @@ def test_final_tails_keep_the_cheapest_and_do_not_depend_on_worker_processes(
         rows = cal.design.arm == arm
         swap = [j for j, c in enumerate(cal.design.covariates) if c.kind == "swap"]
         assert np.array_equal(a.X[rows][:, swap].sum(axis=0), start.X[rows][:, swap].sum(axis=0))
+
+
+def test_pfs_censoring_gap_of_patients_alive_starts_and_stays_within_the_limit(calibrator: Calibrator) -> None:
+    """`realism.max_pfs_censoring_gap`: a patient censored for PFS and alive at last follow-up has the PFS
+    censoring at most that many days before the last follow-up, in the initial state and after every kind of
+    move; without the setting the gap is free."""
+    import copy
+
+    from paperlock.cohort.calibrate import _propose
+
+    def gaps(s: State) -> np.ndarray:
+        alive = (s.ev[0] == 0) & (s.ev[1] == 0)
+        return s.os[alive] - s.pfs[alive]
+
+    realism = {k: v for k, v in calibrator.settings["realism"].items() if k != "max_pfs_censoring_gap"}
+    unlimited = copy.copy(calibrator)
+    unlimited.settings = {**calibrator.settings, "realism": realism}
+    rng = np.random.default_rng(41)
+    free = initial_state(unlimited, initial_matrix(calibrator.design, rng), rng)
+    assert free.max_gap is None and gaps(free).max() > 90
+    cal = copy.copy(calibrator)
+    cal.settings = {**calibrator.settings, "realism": {**realism, "max_pfs_censoring_gap": 90}}
+    rng = np.random.default_rng(41)
+    state = initial_state(cal, initial_matrix(cal.design, rng), rng)
+    assert state.max_gap == 90 and state.copy().max_gap == 90
+    assert len(gaps(state)) and gaps(state).max() <= 90 and (state.pfs <= state.os).all()
+    search = Search(cal, state, uni_cols=[0])
+    for kind in ("event", "exchange_regimen", "exchange_within", "pfs", "os", "slide_pfs", "slide_os", "km"):
+        for _ in range(400):
+            if _propose(kind, search, rng, [], []) is not None:
+                assert gaps(state).max() <= 90 and (state.pfs <= state.os).all(), kind
+    i = int(np.flatnonzero((state.ev[0] == 0) & (state.ev[1] == 0))[0])
+    assert not state.order_ok(i, int(state.os[i]) - 91, int(state.os[i]))
+    assert state.order_ok(i, int(state.os[i]) - 90, int(state.os[i]))

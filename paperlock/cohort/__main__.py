@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     measured = measure(df, settings, design.cuts, cal.multi_sets)
     realism = {"most_events_per_day": most_events_per_day(df),
                "max_events_per_day": settings.get("realism", {}).get("max_events_per_day"),
+               "max_pfs_censoring_gap": settings.get("realism", {}).get("max_pfs_censoring_gap"),
                "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df)}
     rep = build_report(record, settings, measured, seconds, seed,
                        {"quick": bool(args.quick), "value_residual": extra["value_residual"], "realism": realism})

@@ -206,9 +206,10 @@ class State:
     os: np.ndarray
     ev: np.ndarray  # (2, n) int64
     X: np.ndarray
+    max_gap: int | None = None  # most days from PFS censoring to last follow-up of a patient alive, censored for PFS
 
     def copy(self) -> State:
-        return State(self.pfs.copy(), self.os.copy(), self.ev.copy(), self.X.copy())
+        return State(self.pfs.copy(), self.os.copy(), self.ev.copy(), self.X.copy(), self.max_gap)
 
     def time(self, ep: str) -> np.ndarray:
         return self.pfs if ep == "pfs" else self.os
@@ -222,7 +223,9 @@ class State:
 
     def order_ok(self, i: int, pfs: int, os_: int) -> bool:
         """Whether patient i may have these days: PFS <= OS, and PFS < OS if censored for PFS but dead."""
-        return pfs < os_ or (pfs == os_ and not self.censored_then_dead(i))
+        if not (pfs < os_ or (pfs == os_ and not self.censored_then_dead(i))):
+            return False
+        return self.max_gap is None or bool(self.ev[0, i] or self.ev[1, i]) or os_ - pfs <= self.max_gap
 
     def unmatched(self) -> int:
         return int((self.ev[0] != self.ev[1]).sum())
@@ -815,6 +818,11 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
         hi = min(hi, int(s.os[i]) - strict)
     else:
         lo = max(lo, int(s.pfs[i]) + strict)
+    if s.max_gap is not None and not (s.ev[0, i] or s.ev[1, i]):  # alive, censored for PFS: near last follow-up
+        if ep == "pfs":
+            lo = max(lo, int(s.os[i]) - s.max_gap)
+        else:
+            hi = min(hi, int(s.pfs[i]) + s.max_gap)
     if hi <= lo:
         return None
     new = int(rng.integers(lo, hi + 1))
@@ -911,7 +919,9 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     """Exponential times around each regimen's target medians and the record's numbers of progressions and
     deaths. As many patients as possible have both events; the rest of the larger count (and the settings'
     `unmatched_event_pairs` beyond it) progressed and were alive at last follow-up, or were censored for PFS
-    and died later (PFS < OS). The moves keep every patient's pair of flags whole, so these stay as many."""
+    and died later (PFS < OS). The moves keep every patient's pair of flags whole, so these stay as many. With
+    the settings' `realism.max_pfs_censoring_gap` a patient censored for PFS and alive at last follow-up is censored
+    for PFS at most that many days before it (`State.order_ok` holds every move to it)."""
     d = cal.design
     n = d.n
     n_pfs = int(cal.record.value("events.pfs.all.n"))
@@ -941,7 +951,11 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     ev[1, rest[pfs[rest] < os_[rest]][: n_os - both]] = 1  # censored for PFS, died later
     if int(ev[1].sum()) != n_os:
         raise ValueError("too few patients with PFS < OS for the deaths of patients censored for PFS")
-    return State(pfs, os_, ev, X)
+    gap = cal.settings.get("realism", {}).get("max_pfs_censoring_gap")
+    if gap is not None:
+        alive = (ev[0] == 0) & (ev[1] == 0)
+        pfs[alive] = np.maximum(pfs[alive], os_[alive] - int(gap))
+    return State(pfs, os_, ev, X, None if gap is None else int(gap))
 
 
 RESHAPE_DAYS = 60  # how far a reshaping move may move a patient's day

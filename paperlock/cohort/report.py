@@ -130,9 +130,12 @@ def render_markdown(rep: dict[str, Any]) -> str:
         if g and g["n"]:
             out += ["", f"Censoring: {g['n']} patient(s) censored for PFS were alive at last follow-up; their PFS "
                     f"censoring precedes the last follow-up by a median of {g['median_days']:g} days (at most "
-                    f"{g['max_days']:g}; {g['over_a_year']} by more than a year). No target constrains this gap "
-                    "(the search places PFS censorings where the Kaplan–Meier numbers need them); in a study "
-                    "both would usually fall near the last visit."]
+                    f"{g['max_days']:g}; {g['over_a_year']} by more than a year). "
+                    + (f"The settings hold it within {r['max_pfs_censoring_gap']} days "
+                       "(`realism.max_pfs_censoring_gap`: the last scan near the last visit)."
+                       if r.get("max_pfs_censoring_gap") is not None else
+                       "No target constrains this gap (the search places PFS censorings where the Kaplan–Meier "
+                       "numbers need them); in a study both would usually fall near the last visit.")]
     out += ["", "## Excluded record entries (contradictory; never tuned for)", "",
             "| entry | printed | cohort | reason |", "|---|---:|---:|---|"]
     for r in rep["entries"]:
