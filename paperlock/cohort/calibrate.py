@@ -211,6 +211,11 @@ class State:
     def copy(self) -> State:
         return State(self.pfs.copy(), self.os.copy(), self.ev.copy(), self.X.copy(), self.max_gap)
 
+    def take(self, other: State) -> None:
+        """Overwrite the days, flags and covariates in place with `other`'s (a searched copy kept)."""
+        for name in ("pfs", "os", "ev", "X"):
+            getattr(self, name)[...] = getattr(other, name)
+
     def time(self, ep: str) -> np.ndarray:
         return self.pfs if ep == "pfs" else self.os
 
@@ -1018,8 +1023,7 @@ def km_phase(cal: Calibrator, state: State, rng: np.random.Generator, iterations
                 for seed in rng.integers(2**63, size=st.restarts)]
         results = run_jobs(_stage_run, jobs)  # independent runs from the same start; the best is kept
         score, best = min(results, key=lambda x: x[0])
-        for name in ("pfs", "os", "ev", "X"):
-            getattr(state, name)[...] = getattr(best, name)
+        state.take(best)
         progress.done(runs=len(results), best_fail=score[0], best_cost=score[1],
                       fails=",".join(str(x[0][0]) for x in results))
     cal.active = None

@@ -86,7 +86,8 @@ def most_events_per_day(df: Any) -> dict[str, int]:
 def pfs_censoring_gaps(df: Any) -> dict[str, float]:
     """Patients censored for PFS and alive at last follow-up: how many, and the days from the PFS censoring to the
     last follow-up (median, largest, how many exceed a year). In a study both are usually near the last visit; no
-    calibration target constrains the gap, so the report shows it."""
+    calibration target constrains the gap (only the optional `realism.max_pfs_censoring_gap`), so the report shows
+    it."""
     alive = df[(df["pfs_event"] == 0) & (df["os_event"] == 0)]
     gap = (alive["os_days"] - alive["pfs_days"]).astype(float)
     if not len(gap):

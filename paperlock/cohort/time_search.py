@@ -85,15 +85,9 @@ def final_tails(cal: Calibrator, state: State, rng: np.random.Generator, chains:
     """The last two phases as `chains` independent seeded tails from the same state (on parallel processes);
     the tail with the lowest Cox cost is kept (the first of equals)."""
     jobs = [(cal, state, int(seed), time_iterations, uni_steps) for seed in rng.integers(2**63, size=chains)]
-    costs: list[float] = []
-
-    def done(k: int, result: tuple[float, State]) -> None:
-        costs.append(result[0])
-        progress.update(tail=f"{k + 1}/{chains}", cost=result[0])
-
-    results = run_jobs(_tail_job, jobs, done)
+    results = run_jobs(_tail_job, jobs,
+                       lambda k, result: progress.update(tail=f"{k + 1}/{chains}", cost=result[0]))
     best = min(range(len(results)), key=lambda k: (results[k][0], k))
-    for name in ("pfs", "os", "ev", "X"):
-        getattr(state, name)[...] = getattr(results[best][1], name)
+    state.take(results[best][1])
     progress.done(tails=len(results), best=best + 1, cost=results[best][0],
-                  costs=",".join(f"{c:.1f}" for c in costs))
+                  costs=",".join(f"{cost:.1f}" for cost, _ in results))
