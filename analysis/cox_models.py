@@ -147,7 +147,8 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
         for k, c in enumerate(_term_columns(frame, cov, ts)):
             X_all[:, first + k] = c if everyone else c[rows]
     layout: dict = {"title": models.title, "endpoints": {}, "covariates": keys,
-                    "labels": {t.key: t.label for _, ts in terms for t in ts}}
+                    "labels": {t.key: t.label for _, ts in terms for t in ts},
+                    "text_labels": {t.key: t.text_label for _, ts in terms for t in ts}}
     factors = {cov.key: {"label": cov.label, "terms": [t.key for t in ts]}
                for cov, ts in terms if cov.type == "categorical"}
     if factors:

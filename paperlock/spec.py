@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from paperlock.errors import PaperlockError
+from paperlock.prose import in_sentence
 from paperlock.yaml_models import read_yaml_model
 
 SPEC_FILENAME = "study.yaml"
@@ -54,6 +55,7 @@ class Variable(_Strict):
 
     column: str
     label: str
+    text_label: str | None = Field(default=None, description="the label inside a sentence (default: by rule)")
     type: Literal["continuous", "categorical"]
     unit: str | None = None
     levels: list[Level] = Field(default_factory=list)
@@ -65,6 +67,11 @@ class Variable(_Strict):
         if self.type == "categorical" and not (self.levels or self.cut or self.change):
             raise ValueError("a categorical variable needs `levels`, a `cut` or a `change`")
         return self
+
+    @property
+    def prose(self) -> str:
+        """The label as it reads mid-sentence: `text_label`, else the label by `prose.in_sentence`."""
+        return self.text_label or in_sentence(self.label)
 
     @property
     def level_list(self) -> list[Level]:
@@ -162,6 +169,7 @@ class CoxCovariate(_Strict):
     key: str
     variable: str
     label: str
+    text_label: str | None = Field(default=None, description="the label inside a sentence (default: by rule)")
     type: Literal["indicator", "continuous", "categorical"] = "indicator"
     level: str | None = Field(default=None, description="indicator: the level coded 1")
     per: float = Field(default=1.0, gt=0, description="continuous: the HR is per this many units")
@@ -185,6 +193,7 @@ class CoxTerm(_Strict):
     label: str
     covariate: str
     level: str | None = None
+    text_label: str = Field(default="", description="the label inside a sentence")
     contrast: str | None = Field(default=None, description="categorical: 'II vs. I', for a row under the factor")
 
 
@@ -459,11 +468,14 @@ class Spec(_Strict):
     def cox_terms(self, cov: CoxCovariate) -> list[CoxTerm]:
         """The model columns of a covariate, each with its result key and printed label."""
         if cov.type != "categorical":
-            return [CoxTerm(key=cov.key, label=cov.label, covariate=cov.key, level=cov.level)]
+            return [CoxTerm(key=cov.key, label=cov.label, covariate=cov.key, level=cov.level,
+                            text_label=cov.text_label or in_sentence(cov.label))]
         levels = self.variables[cov.variable].level_list
         ref = next(lvl for lvl in levels if lvl.code == cov.reference)
+        stem = cov.text_label or in_sentence(cov.label)
         return [CoxTerm(key=f"{cov.key}_{lvl.code}", label=f"{cov.label} ({lvl.label} vs. {ref.label})",
-                        covariate=cov.key, level=lvl.code, contrast=f"{lvl.label} vs. {ref.label}")
+                        covariate=cov.key, level=lvl.code, contrast=f"{lvl.label} vs. {ref.label}",
+                        text_label=f"{stem} ({lvl.label} vs. {ref.label})")
                 for lvl in levels if lvl.code != cov.reference]
 
     def _check_level(self, where: str, variable: str, level: str) -> None:

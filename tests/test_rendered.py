@@ -172,3 +172,46 @@ def test_the_afp_change_sentence_follows_both_p_values(study_rendered, pfs_p: fl
     page = render_html(loaded, results.model_copy(update={"statistics": stats}))
     text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
     assert "At the 0.05 level, " + expected in text
+
+
+@NO_COHORT
+def test_covariate_labels_read_as_prose_mid_sentence(study_rendered) -> None:
+    """The abstract and the Cox paragraphs name each covariate that entered a model by its label as it reads
+    mid-sentence ("retained prior ablation (yes vs. no)", "tumour number (> 3 vs. ≤ 3)"), never by a table row
+    label that starts with a capital or reads only under its group ("Prior ablation", "Number")."""
+    import html as html_lib
+
+    from paperlock.prose import in_sentence
+
+    loaded, results, page = study_rendered
+    paragraphs = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", p))
+                          for p in re.findall(r"<p\b.*?</p>", page, flags=re.S))
+    text = " ".join(paragraphs.split())
+    checked = 0
+    for cox in loaded.spec.cox:
+        layout = results.tables[cox.id]
+        for ep in cox.endpoints:
+            for key in layout["endpoints"][ep]["multi"]:
+                prose, label = layout["text_labels"][key], layout["labels"][key]
+                assert prose in text
+                assert prose == in_sentence(prose)
+                if prose != label:
+                    assert f"where {label}" not in text and f"; {label} had" not in text
+                checked += 1
+    assert checked
+
+
+@NO_COHORT
+def test_an_unbalanced_baseline_variable_is_named_as_prose(study_rendered) -> None:
+    """Table 1's variables that differ between the groups are listed mid-sentence by their prose label, with a
+    space before the verb (the list once ran into it: "cirrhosisdiffered")."""
+    import html as html_lib
+
+    from report.render import render_html
+
+    loaded, results, _ = study_rendered
+    tables = dict(results.tables)
+    tables["table1"] = {**tables["table1"], "significant": ["tumour_size", "cirrhosis"]}
+    page = render_html(loaded, results.model_copy(update={"tables": tables}))
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    assert "tumour size and cirrhosis differed between the groups" in text
