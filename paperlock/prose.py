@@ -16,3 +16,11 @@ def in_sentence(label: str) -> str:
     if len(letters) < 2 or not letters[0].isupper() or any(c.isupper() for c in letters[1:]):
         return label
     return label[0].lower() + label[1:]
+
+
+def with_detail(label: str, detail: str) -> str:
+    """`label` followed by `detail` in parentheses, sharing the label's own closing parenthesis if it has one:
+    "prior ablation (yes vs. no; HR 0.39, ...)" rather than "prior ablation (yes vs. no) (HR 0.39, ...)"."""
+    if label.endswith(")") and "(" in label:
+        return f"{label[:-1]}; {detail})"
+    return f"{label} ({detail})"

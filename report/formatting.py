@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
+from paperlock.prose import with_detail
+
 NA = "—"
 NOT_REACHED = "NR"
 DASH = "–"
@@ -112,5 +114,6 @@ def months(x: float | None, digits: int = 1, status: str = "estimated") -> str:
 
 
 FILTERS = {
+    "with_detail": with_detail,
     "num": num, "integer": integer, "pct": pct, "pvalue": pvalue, "p_clause": p_clause, "months": months,
 }

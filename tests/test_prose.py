@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paperlock.prose import in_sentence
+from paperlock.prose import in_sentence, with_detail
 from paperlock.spec import CoxCovariate, Variable
 
 
@@ -41,3 +41,12 @@ def test_text_label_overrides_the_rule() -> None:
     cov = CoxCovariate(key="n", variable="v", level="gt3", label="Number (> 3 vs. ≤ 3)",
                        text_label="tumour number (> 3 vs. ≤ 3)")
     assert cov.text_label == "tumour number (> 3 vs. ≤ 3)"
+
+
+@pytest.mark.parametrize(("label", "detail", "expected"), [
+    ("prior ablation (yes vs. no)", "HR 0.39", "prior ablation (yes vs. no; HR 0.39)"),
+    ("age", "HR 1.10", "age (HR 1.10)"),
+    ("AFP, ng/mL", "HR 2", "AFP, ng/mL (HR 2)"),
+])
+def test_with_detail_shares_the_labels_parenthesis(label: str, detail: str, expected: str) -> None:
+    assert with_detail(label, detail) == expected
