@@ -10,7 +10,7 @@ RESULTS_DEPS := $(STUDY)/study.yaml $(wildcard $(STUDY)/data/*.csv $(STUDY)/data
                 $(shell find analysis paperlock -name '*.py' -not -path '*/audit/*' 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help env report results validate lock test lint bench audit-paper audit cohort clean
+.PHONY: help env report results validate lock test lint bench audit-paper audit cohort cohort-seeds clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +56,11 @@ audit-gaps: results ## re-record the published numbers the shipped data do not r
 
 cohort: $(ENV) ## regenerate the synthetic cohort from the published record
 	@$(PY) -m paperlock.cohort
+
+SEEDS ?= 20250306
+SEEDS_OUT ?= build/cohort-seeds
+cohort-seeds: $(ENV) ## whole calibrations for SEEDS="a b ..." into SEEDS_OUT, tabulated best first
+	@$(PY) tools/cohort_seeds.py --out $(SEEDS_OUT) $(SEEDS)
 
 clean: ## remove build outputs (keeps .venv)
 	rm -rf $(BUILD)
