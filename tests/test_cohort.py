@@ -306,3 +306,49 @@ def test_shipped_calibration_report_states_the_pfs_censoring_gaps() -> None:
     gap = yaml.safe_load((ROOT / "data" / "cohort_targets.yaml").read_text())["realism"].get("max_pfs_censoring_gap")
     if gap is not None:
         assert g["max_days"] <= gap and f"hold it within {gap} days" in md
+
+
+def _ci_rows(key: str, printed: tuple[float, float], cohort: tuple[float, float], excluded: str | None = None,
+             passed: bool = True) -> list[dict]:
+    return [{"id": f"t/{key}.{side}", "key": f"{key}.{side}", "printed": str(p), "target": p, "cohort": c,
+             "difference": c - p, "tier": "cox", "excluded": excluded, "pass": passed, "limit": None}
+            for side, p, c in zip(("ci_lower", "ci_upper"), printed, cohort, strict=True)]
+
+
+def test_se_inflation_compares_the_printed_and_cohort_widening() -> None:
+    """SE of log HR = log(upper / lower) / 2z, multivariable over univariable, printed and in the cohort; a row
+    with an excluded bound in either model is left out, a bound printed twice counts once."""
+    from paperlock.cohort.report import render_markdown, se_inflation
+
+    e = float(np.exp(1.0))
+    rows = (_ci_rows("cox.all.pfs.uni.a", (1 / e, e), (1 / e, e))
+            + _ci_rows("cox.all.pfs.multi.a", (e ** -2, e ** 2), (e ** -1.5, e ** 1.5), passed=False)
+            + _ci_rows("cox.all.pfs.multi.a", (0.1, 0.2), (0.1, 0.2))          # a second place: ignored
+            + _ci_rows("cox.all.os.uni.b", (0.5, 2.0), (0.5, 2.0))
+            + _ci_rows("cox.all.os.multi.b", (0.5, 2.0), (0.5, 2.0), excluded="contradictory"))
+    got = se_inflation(rows)
+    assert got == [{"row": "cox.all.pfs.multi.a", "printed": 2.0, "cohort": 1.5}]
+    rep = {"seed": 1, "calibration_seconds": 0.0, "summary": {}, "entries": rows, "se_inflation": got,
+           "realism": {"most_events_per_day": {"pfs": 1, "os": 1}, "max_events_per_day": 2,
+                       "index_correlation": {"max_abs_phi": 0.34, "pair": ["x", "y"]}}}
+    md = render_markdown(rep)
+    assert "in 1 of 1 multivariable rows" in md and "median 2.00 printed, 1.50 in the cohort" in md
+    assert "Of the 1 multivariable rows with a missed number, 1 are among the 1" in md
+    assert "largest |phi| is 0.34 (`x` and `y`)" in md
+
+
+def test_index_correlation_is_the_largest_absolute_phi() -> None:
+    from paperlock.cohort.report import index_correlation
+
+    X = pd.DataFrame({"a": [1, 1, 0, 0], "b": [0, 0, 1, 1], "c": [1, 0, 1, 0], "d": [1, 1, 1, 1]})
+    assert index_correlation(X, ["a", "b", "c", "d"]) == {"max_abs_phi": 1.0, "pair": ["a", "b"]}
+    assert index_correlation(X, ["a", "c"]) == {"max_abs_phi": 0.0, "pair": []}
+
+
+def test_shipped_calibration_report_states_the_interval_widening() -> None:
+    from paperlock.cohort.report import se_inflation
+
+    rep = json.loads((DATA / "calibration.json").read_text())
+    assert rep["se_inflation"] == se_inflation(rep["entries"]) and rep["se_inflation"]
+    wider = sum(r["printed"] > r["cohort"] for r in rep["se_inflation"])
+    assert f"in {wider} of {len(rep['se_inflation'])} multivariable rows" in (DATA / "calibration.md").read_text()

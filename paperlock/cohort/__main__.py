@@ -14,10 +14,11 @@ from paperlock.cohort.assemble import assemble
 from paperlock.cohort.calibrate import Calibrator, calibrate
 from paperlock.cohort.design import build_design, initial_matrix
 from paperlock.cohort.dictionary import dictionary_yaml
-from paperlock.cohort.measure import measure
+from paperlock.cohort.measure import covariate_matrix, measure
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.report import (
     build_report,
+    index_correlation,
     most_events_per_day,
     pfs_censoring_gaps,
     render_markdown,
@@ -38,6 +39,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="short search (for tests); a worse fit")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
+
+
+def dichotomised(settings: dict) -> list[str]:
+    """The Cox covariates that cut a continuous variable (age, the inflammation indices)."""
+    return [name for name, src in settings["cox_covariates"].items() if "continuous" in src]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     realism = {"most_events_per_day": most_events_per_day(df),
                "max_events_per_day": settings.get("realism", {}).get("max_events_per_day"),
                "max_pfs_censoring_gap": settings.get("realism", {}).get("max_pfs_censoring_gap"),
-               "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df)}
+               "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df),
+               "index_correlation": index_correlation(covariate_matrix(df, settings, design.cuts),
+                                                      dichotomised(settings))}
     rep = build_report(record, settings, measured, seconds, seed,
                        {"quick": bool(args.quick), "value_residual": extra["value_residual"], "realism": realism})
     out = args.out

@@ -11,7 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import numpy as np
+
 from paperlock.cohort.calibrate import km_interval_symmetric
+from paperlock.cohort.fast_survival import Z95
 from paperlock.cohort.targets import Entry, Record
 
 
@@ -71,7 +74,50 @@ def build_report(record: Record, settings: dict[str, Any], measured: dict[str, f
         t["targets"] += 1
         t["pass"] += bool(r["pass"])
     return {"synthetic": True, "seed": seed, "calibration_seconds": round(seconds, 1),
-            "summary": summary, "conflicting_keys": record.conflicts, "entries": rows, **extra}
+            "summary": summary, "conflicting_keys": record.conflicts, "entries": rows,
+            "se_inflation": se_inflation(rows), **extra}
+
+
+def se_inflation(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per multivariable Cox row whose univariable and multivariable intervals are all targets (no bound
+    excluded): the factor by which the SE of log HR (from the interval: log(upper / lower) / 2z) grows from the
+    univariable to the multivariable fit, printed and in the cohort. Covariates related to the others in the
+    model widen their multivariable interval; a cohort whose covariates are less related widens it less."""
+    bound: dict[tuple[str, str], tuple[float, float]] = {}  # (row, bound) -> (printed, cohort), first targeted
+    for r in rows:
+        parts = r["key"].split(".")
+        if parts[0] != "cox" or len(parts) != 6 or parts[5] not in ("ci_lower", "ci_upper") or r["excluded"]:
+            continue
+        bound.setdefault((".".join(parts[:5]), parts[5]), (float(r["target"]), float(r["cohort"])))
+    out = []
+    for (base, side) in sorted(bound):
+        _, pop, ep, kind, cov = base.split(".")
+        uni = f"cox.{pop}.{ep}.uni.{cov}"
+        if kind != "multi" or side != "ci_lower":
+            continue
+        try:
+            ends = [bound[(b, e)] for b in (uni, base) for e in ("ci_lower", "ci_upper")]
+        except KeyError:
+            continue
+        se = [[np.log(ends[k + 1][w] / ends[k][w]) / (2 * Z95) for k in (0, 2)] for w in (0, 1)]
+        out.append({"row": base, "printed": round(float(se[0][1] / se[0][0]), 4),
+                    "cohort": round(float(se[1][1] / se[1][0]), 4)})
+    return out
+
+
+def index_correlation(covariates: Any, names: list[str]) -> dict[str, Any]:
+    """The largest |phi| (Pearson correlation of two 0/1 columns) among the named columns of a covariate frame,
+    and its pair."""
+    best: dict[str, Any] = {"max_abs_phi": 0.0, "pair": []}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            x, y = covariates[a].to_numpy(float), covariates[b].to_numpy(float)
+            if x.std() == 0 or y.std() == 0:
+                continue
+            phi = float(np.corrcoef(x, y)[0, 1])
+            if abs(phi) > best["max_abs_phi"] + 1e-12:
+                best = {"max_abs_phi": round(abs(phi), 4), "pair": [a, b]}
+    return best
 
 
 def most_events_per_day(df: Any) -> dict[str, int]:
@@ -137,6 +183,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
                        if r.get("max_pfs_censoring_gap") is not None else
                        "No target constrains this gap (the search places PFS censorings where the Kaplan–Meier "
                        "numbers need them); in a study both would usually fall near the last visit.")]
+    out += _inflation_lines(rep)
     out += ["", "## Excluded record entries (contradictory; never tuned for)", "",
             "| entry | printed | cohort | reason |", "|---|---:|---:|---|"]
     for r in rep["entries"]:
@@ -166,6 +213,33 @@ def render_markdown(rep: dict[str, Any]) -> str:
         out.append(f"| `{r['id']}` | {r['printed']} | {r['cohort']:.4f} | {r['difference']:+.4f} | {r['tier']} "
                    f"| {verdict} |")
     return "\n".join(out) + "\n"
+
+
+def _inflation_lines(rep: dict[str, Any]) -> list[str]:
+    rows = rep.get("se_inflation") or []
+    if not rows:
+        return []
+    wider = sum(r["printed"] > r["cohort"] for r in rows)
+    med = (float(np.median([r["printed"] for r in rows])), float(np.median([r["cohort"] for r in rows])))
+    out = ["", f"Multivariable intervals: in {wider} of {len(rows)} multivariable rows whose univariable and "
+           "multivariable intervals are all targets, the printed interval widens more from the univariable to "
+           "the multivariable model than the cohort's (SE of log HR multiplied by a median "
+           f"{med[0]:.2f} printed, {med[1]:.2f} in the cohort). A covariate related to the model's other "
+           "covariates widens its interval, so the study's covariates were more related to each other than the "
+           "cohort's; no target sets how they relate directly."]
+    missed = {r["key"].rsplit(".", 1)[0] for r in rep["entries"]
+              if r["pass"] is False and not r["excluded"] and ".multi." in r["key"]}
+    if missed:
+        among = sum(r["row"] in missed for r in rows if r["printed"] > r["cohort"])
+        out[-1] += (f" Of the {len(missed)} multivariable rows with a missed number, {among} are among the "
+                    f"{wider} that widen more in print.")
+    corr = (rep.get("realism") or {}).get("index_correlation")
+    if corr and corr.get("pair"):
+        out[-1] += (f" Among the cohort's dichotomised continuous covariates the largest |phi| is "
+                    f"{corr['max_abs_phi']:.2f} ({' and '.join(f'`{c}`' for c in corr['pair'])}).")
+    out += ["", "| row | SE ratio printed | SE ratio cohort |", "|---|---:|---:|"]
+    out += [f"| `{r['row']}` | {r['printed']:.2f} | {r['cohort']:.2f} |" for r in rows]
+    return out
 
 
 def to_json(rep: dict[str, Any]) -> str:
