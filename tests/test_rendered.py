@@ -215,3 +215,22 @@ def test_an_unbalanced_baseline_variable_is_named_as_prose(study_rendered) -> No
     page = render_html(loaded, results.model_copy(update={"tables": tables}))
     text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
     assert "tumour size and cirrhosis differed between the groups" in text
+
+
+@NO_COHORT
+def test_the_abstract_names_each_models_covariates_once_per_cohort(study_rendered) -> None:
+    """One sentence for both TKI + ICI models, the second endpoint's clause after a semicolon; an endpoint whose
+    model retained nothing says so in its clause."""
+    import html as html_lib
+
+    from report.render import render_html
+
+    loaded, results, page = study_rendered
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    assert text.count("In the TKI + ICI cohort, the multivariable PFS model") == 1
+    tables = dict(results.tables)
+    ici = tables["cox_ici"]
+    tables["cox_ici"] = {**ici, "endpoints": {**ici["endpoints"], "os": {**ici["endpoints"]["os"], "significant": []}}}
+    page = render_html(loaded, results.model_copy(update={"tables": tables}))
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
+    assert f"; no covariate reached p < {loaded.spec.conventions.alpha} in the OS model. Grade 3" in text
