@@ -141,3 +141,14 @@ def test_manuscript_numbers_come_from_results(html, results):
     assert "months of 30.4375 days" in html  # the spec's month length, not a rounded one
     assert "NR)" in html  # an upper confidence limit R reports as NA prints as not reached
     assert f"{s['cutpoint.nodes.rfs.value'].value:.0f} or fewer" in html
+
+
+def test_no_sentence_starts_with_a_numeral(html):
+    """The same style rule as the reference study's manuscript: a number never opens a sentence."""
+    import html as html_lib
+    import re
+
+    for p in re.findall(r"<p\b.*?</p>", html, flags=re.S):
+        text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", p)).split())
+        assert not re.search(r"[A-Za-z)%]\. \d", text), text
+        assert not re.match(r"\d", text), text

@@ -234,3 +234,15 @@ def test_the_abstract_names_each_models_covariates_once_per_cohort(study_rendere
     page = render_html(loaded, results.model_copy(update={"tables": tables}))
     text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", page)).split())
     assert f"; no covariate reached p < {loaded.spec.conventions.alpha} in the OS model. Grade 3" in text
+
+
+@NO_COHORT
+def test_no_sentence_of_the_manuscript_starts_with_a_numeral(study_rendered) -> None:
+    """Style: a number that opens a sentence is rephrased, never printed as digits ("... in 15. 21 patients")."""
+    import html as html_lib
+
+    page = study_rendered[2]
+    for p in re.findall(r"<p\b.*?</p>", page, flags=re.S):
+        text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", p)).split())
+        assert not re.search(r"[A-Za-z)%]\. \d", text), text
+        assert not re.match(r"\d", text), text
