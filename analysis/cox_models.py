@@ -148,7 +148,7 @@ def add_cox_models(spec: Spec, models: CoxModels, frame: pd.DataFrame, raw: pd.D
             X_all[:, first + k] = c if everyone else c[rows]
     layout: dict = {"title": models.title, "endpoints": {}, "covariates": keys,
                     "labels": {t.key: t.label for _, ts in terms for t in ts},
-                    "text_labels": {t.key: t.text_label for _, ts in terms for t in ts}}
+                    "text_labels": {t.key: t.prose for _, ts in terms for t in ts}}
     factors = {cov.key: {"label": cov.label, "terms": [t.key for t in ts]}
                for cov, ts in terms if cov.type == "categorical"}
     if factors:

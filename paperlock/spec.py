@@ -23,6 +23,15 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class _Prose:
+    """`prose`: the label as it reads mid-sentence, `text_label` if given, else the label by `prose.in_sentence`
+    (for models with `label` and `text_label` fields; no fields of its own, so the models' field order stays)."""
+
+    @property
+    def prose(self) -> str:
+        return self.text_label or in_sentence(self.label)  # type: ignore[attr-defined]
+
+
 class Level(_Strict):
     """One category: its code (used in result keys), the raw value(s) in the data, and its printed label."""
 
@@ -50,7 +59,7 @@ class Change(_Strict):
     levels: tuple[Level, Level]
 
 
-class Variable(_Strict):
+class Variable(_Strict, _Prose):
     """An analysis variable derived from one raw column (or, with `change`, from two)."""
 
     column: str
@@ -67,11 +76,6 @@ class Variable(_Strict):
         if self.type == "categorical" and not (self.levels or self.cut or self.change):
             raise ValueError("a categorical variable needs `levels`, a `cut` or a `change`")
         return self
-
-    @property
-    def prose(self) -> str:
-        """The label as it reads mid-sentence: `text_label`, else the label by `prose.in_sentence`."""
-        return self.text_label or in_sentence(self.label)
 
     @property
     def level_list(self) -> list[Level]:
@@ -156,7 +160,7 @@ class SurvivalAnalysis(_Strict):
         return self.name or self.by or "overall"
 
 
-class CoxCovariate(_Strict):
+class CoxCovariate(_Strict, _Prose):
     """One covariate of a Cox model, by `type`:
 
     * `indicator` (default): 1 where the categorical `variable` equals `level`, 0 for its other levels;
@@ -186,14 +190,14 @@ class CoxCovariate(_Strict):
         return self
 
 
-class CoxTerm(_Strict):
+class CoxTerm(_Strict, _Prose):
     """One column of a Cox model's design: an indicator of `level` (None for a continuous covariate)."""
 
     key: str
     label: str
     covariate: str
     level: str | None = None
-    text_label: str = Field(default="", description="the label inside a sentence")
+    text_label: str | None = Field(default=None, description="the label inside a sentence (default: by rule)")
     contrast: str | None = Field(default=None, description="categorical: 'II vs. I', for a row under the factor")
 
 
@@ -469,13 +473,12 @@ class Spec(_Strict):
         """The model columns of a covariate, each with its result key and printed label."""
         if cov.type != "categorical":
             return [CoxTerm(key=cov.key, label=cov.label, covariate=cov.key, level=cov.level,
-                            text_label=cov.text_label or in_sentence(cov.label))]
+                            text_label=cov.text_label)]
         levels = self.variables[cov.variable].level_list
         ref = next(lvl for lvl in levels if lvl.code == cov.reference)
-        stem = cov.text_label or in_sentence(cov.label)
         return [CoxTerm(key=f"{cov.key}_{lvl.code}", label=f"{cov.label} ({lvl.label} vs. {ref.label})",
                         covariate=cov.key, level=lvl.code, contrast=f"{lvl.label} vs. {ref.label}",
-                        text_label=f"{stem} ({lvl.label} vs. {ref.label})")
+                        text_label=cov.text_label and f"{cov.text_label} ({lvl.label} vs. {ref.label})")
                 for lvl in levels if lvl.code != cov.reference]
 
     def _check_level(self, where: str, variable: str, level: str) -> None:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paperlock.prose import in_sentence, with_detail
-from paperlock.spec import CoxCovariate, Variable
+from paperlock.spec import CoxCovariate, CoxTerm, Variable
 
 
 @pytest.mark.parametrize(("label", "expected"), [
@@ -40,7 +40,8 @@ def test_text_label_overrides_the_rule() -> None:
     assert named.prose == "tumour size"
     cov = CoxCovariate(key="n", variable="v", level="gt3", label="Number (> 3 vs. ≤ 3)",
                        text_label="tumour number (> 3 vs. ≤ 3)")
-    assert cov.text_label == "tumour number (> 3 vs. ≤ 3)"
+    assert cov.prose == "tumour number (> 3 vs. ≤ 3)"
+    assert CoxTerm(key="t", label="Prior TACE (yes vs. no)", covariate="t").prose == "prior TACE (yes vs. no)"
 
 
 @pytest.mark.parametrize(("label", "detail", "expected"), [

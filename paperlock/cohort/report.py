@@ -90,11 +90,8 @@ def se_inflation(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         bound.setdefault((".".join(parts[:5]), parts[5]), (float(r["target"]), float(r["cohort"])))
     out = []
-    for (base, side) in sorted(bound):
-        _, pop, ep, kind, cov = base.split(".")
-        uni = f"cox.{pop}.{ep}.uni.{cov}"
-        if kind != "multi" or side != "ci_lower":
-            continue
+    for base in sorted({b for b, _ in bound if b.split(".")[3] == "multi"}):
+        uni = base.replace(".multi.", ".uni.")
         try:
             ends = [bound[(b, e)] for b in (uni, base) for e in ("ci_lower", "ci_upper")]
         except KeyError:
