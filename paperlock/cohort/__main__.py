@@ -27,6 +27,7 @@ from paperlock.cohort.report import (
 )
 from paperlock.cohort.screening import screening_frame
 from paperlock.cohort.targets import load_record, load_settings
+from paperlock.cohort.value_structure import loadings, value_correlation
 from paperlock.errors import PaperlockError
 
 
@@ -48,6 +49,7 @@ def dichotomised(settings: dict) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings(args.settings)
+    loadings(settings, str(args.settings))  # a bad value_structure fails here, not after the calibration
     record = load_record(args.record or Path(settings["record"]), settings.get("exclusions", {}),
                          settings.get("limits", []))
     seed = int(settings["seed"] if args.seed is None else args.seed)
@@ -71,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
                "max_pfs_censoring_gap": settings.get("realism", {}).get("max_pfs_censoring_gap"),
                "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df),
                "index_correlation": index_correlation(covariate_matrix(df, settings, design.cuts),
-                                                      dichotomised(settings))}
+                                                      dichotomised(settings)),
+               "value_correlation": value_correlation(df, settings)}
     rep = build_report(record, settings, measured, seconds, seed,
                        {"quick": bool(args.quick), "value_residual": extra["value_residual"], "realism": realism})
     out = args.out

@@ -3,7 +3,8 @@
 Categorical variables: the Cox covariate's level is the calibrated 0/1 column; the remaining levels are
 spread over the other patients by their per-arm counts. Continuous variables: values built to the quantile
 targets (`quantile_values`) with exactly the calibrated number above the cut-off per arm, then dealt to
-the patients whose flag says above/below.
+the patients whose flag says above/below: in the order of shared latent scores where the settings declare a
+`value_structure` (`value_structure`), at random otherwise.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from paperlock.cohort.design import ARMS, Design
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.quantile_values import construct_values
+from paperlock.cohort.value_structure import deal, latent_scores, loadings
 from paperlock.errors import PaperlockError
 
 
@@ -72,6 +74,9 @@ def continuous_columns(design: Design, X: np.ndarray, settings: dict[str, Any], 
                        iterations: int, progress: Progress) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Values per patient for each continuous variable, and the residual construction cost per variable."""
     flag_col = {c.source["continuous"]: j for j, c in enumerate(design.covariates) if "continuous" in c.source}
+    structure = loadings(settings)
+    # a child generator: the main stream (and every column drawn after these) is the same with or without it
+    scores = latent_scores(structure, design.n, rng.spawn(1)[0]) if structure else {}
     out, residual = {}, {}
     progress.stage("continuous baseline values vs quartiles and Kruskal–Wallis p")
     for k, (var, cfg) in enumerate(settings["continuous"].items()):
@@ -88,7 +93,7 @@ def continuous_columns(design: Design, X: np.ndarray, settings: dict[str, Any], 
             idx = np.flatnonzero(design.arm == a)
             vals = rng.permutation(vals)
             if j is None:
-                values[idx] = vals * step
+                values[idx] = (deal(np.asarray(vals), scores[var][idx]) if var in scores else vals) * step
                 continue
             high_vals = [v for v in vals if v > t.cut]
             low_vals = [v for v in vals if v <= t.cut]
@@ -96,6 +101,9 @@ def continuous_columns(design: Design, X: np.ndarray, settings: dict[str, Any], 
             if len(high_vals) != len(hi_idx):  # cannot happen: construct_values holds the count fixed
                 raise PaperlockError(f"{var}: {len(high_vals)} values above the cut in arm {a}, "
                                      f"the calibration asked for {len(hi_idx)}")
+            if var in scores:
+                high_vals = deal(np.array(high_vals), scores[var][hi_idx])
+                low_vals = deal(np.array(low_vals), scores[var][lo_idx])
             values[hi_idx] = np.array(high_vals) * step
             values[lo_idx] = np.array(low_vals) * step
         out[var] = np.round(values, 2)

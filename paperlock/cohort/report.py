@@ -181,6 +181,7 @@ def render_markdown(rep: dict[str, Any]) -> str:
                        "No target constrains this gap (the search places PFS censorings where the Kaplan–Meier "
                        "numbers need them); in a study both would usually fall near the last visit.")]
     out += _inflation_lines(rep)
+    out += _value_lines(rep)
     out += ["", "## Excluded record entries (contradictory; never tuned for)", "",
             "| entry | printed | cohort | reason |", "|---|---:|---:|---|"]
     for r in rep["entries"]:
@@ -236,6 +237,20 @@ def _inflation_lines(rep: dict[str, Any]) -> list[str]:
                     f"{corr['max_abs_phi']:.2f} ({' and '.join(f'`{c}`' for c in corr['pair'])}).")
     out += ["", "| row | SE ratio printed | SE ratio cohort |", "|---|---:|---:|"]
     out += [f"| `{r['row']}` | {r['printed']:.2f} | {r['cohort']:.2f} |" for r in rows]
+    return out
+
+
+def _value_lines(rep: dict[str, Any]) -> list[str]:
+    pairs = [p for p in (rep.get("realism") or {}).get("value_correlation") or [] if p["implied"] != 0]
+    if not pairs:
+        return []
+    same = sum((p["cohort"] > 0) == (p["implied"] > 0) for p in pairs)
+    out = ["", f"Continuous values: dealt within each arm and side of the cut-off by the shared latent factors of "
+           f"`value_structure`. Of the {len(pairs)} pairs of indices whose factors relate them, {same} correlate "
+           "in the cohort with the sign the factors imply (Spearman; the flags above the cut-offs, set by the Cox "
+           "search, are nearly unrelated and cap these correlations).", "",
+           "| pair | implied | cohort (Spearman) |", "|---|---:|---:|"]
+    out += [f"| {' / '.join(p['pair'])} | {p['implied']:+.2f} | {p['cohort']:+.2f} |" for p in pairs]
     return out
 
 
