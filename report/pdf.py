@@ -19,28 +19,48 @@ from typing import Any
 from report import workers
 from report.render_cache import CACHE_FILE
 
+FLOAT_ROUNDS = 4  # layouts at most per PDF: floats deferred one run a round (`report.pdf_floats`), then the last
+
 
 def write_pdf(html: str, base_url: Path, target: Path) -> None:
     """Typeset `html` to `target` (relative URLs resolve against `base_url`, the build folder).
 
     Figures and tables are drawn from sheets kept in `<base_url>/.cache/` (`report.pdf_standins`); should
-    WeasyPrint not take them as laid out there, the manuscript is typeset again without them."""
+    WeasyPrint not take them as laid out there, the manuscript is typeset again without them. A float that would
+    leave the page before it mostly blank lets the text after it go first (`report.pdf_floats`)."""
+    from weasyprint import HTML
+
+    with shared_style_attributes(), fixed_font_stamps():
+        html, document, stand_ins = settled(html, base_url)
+        if not stand_ins.images:
+            document.write_pdf(target)
+            return
+        document.write_pdf(target, finisher=stand_ins.finish)
+        if stand_ins.complete():
+            return
+        HTML(string=html, base_url=str(base_url)).write_pdf(target)
+
+
+def settled(html: str, base_url: Path) -> tuple[str, Any, Any]:
+    """(the manuscript with its floats placed, its WeasyPrint layout, the stand-ins that layout draws from)."""
     from weasyprint import HTML
 
     from report.pdf_figures import stand_in_figures
+    from report.pdf_floats import deferred
     from report.pdf_standins import StandIns
     from report.pdf_tables import stand_in_tables
 
     folder = Path(base_url) / CACHE_FILE.parent
-    with shared_style_attributes(), fixed_font_stamps():
+    for round_ in range(FLOAT_ROUNDS):
         stand_ins = StandIns()
         quick = stand_in_figures(stand_in_tables(html, stand_ins, folder, str(base_url)), stand_ins, folder)
-        if stand_ins.images:
-            HTML(string=quick, base_url=str(base_url)).write_pdf(target, cache=stand_ins.images,
-                                                                  finisher=stand_ins.finish)
-            if stand_ins.complete():
-                return
-        HTML(string=html, base_url=str(base_url)).write_pdf(target)
+        options = {"cache": stand_ins.images} if stand_ins.images else {}
+        document = HTML(string=quick if stand_ins.images else html, base_url=str(base_url)).render(**options)
+        moved = deferred(html, document) if round_ < FLOAT_ROUNDS - 1 else None
+        if moved is None:
+            break
+        html = moved
+    return html, document, stand_ins
 
 
 class _Declarations(list):

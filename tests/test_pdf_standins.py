@@ -62,7 +62,8 @@ def test_every_figure_and_unbreakable_table_is_drawn_from_a_sheet(manuscript: st
 def test_the_pdf_reads_and_looks_as_typeset_directly(manuscript: str, tmp_path: Path):
     from weasyprint import HTML
 
-    HTML(string=manuscript, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
+    placed = pdf.settled(manuscript, tmp_path)[0]  # the floats placed (report.pdf_floats), as write_pdf does
+    HTML(string=placed, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
     pdf.write_pdf(manuscript, tmp_path, tmp_path / "quick.pdf")
     for layout in ([], ["-layout"]):
         texts = [subprocess.run(["pdftotext", *layout, str(tmp_path / f"{name}.pdf"), "-"], capture_output=True,
@@ -160,7 +161,8 @@ def test_a_table_laid_out_for_another_width_sends_the_pdf_back_to_weasyprint(man
     assert wide != manuscript
     pdf.write_pdf(wide, tmp_path, tmp_path / "wide.pdf")
     with pdf.shared_style_attributes(), pdf.fixed_font_stamps():  # as write_pdf typesets
-        HTML(string=wide, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
+        placed = pdf.settled(wide, tmp_path)[0]  # the floats placed (report.pdf_floats)
+        HTML(string=placed, base_url=str(tmp_path)).write_pdf(tmp_path / "plain.pdf")
     assert (tmp_path / "wide.pdf").read_bytes() == (tmp_path / "plain.pdf").read_bytes()
 
 
@@ -238,3 +240,16 @@ def test_a_long_table_prints_its_notes_once(tmp_path: Path):
     assert len(spanned) >= 2
     assert [i for i, page in enumerate(pages) if "Variable" in page] == spanned  # the header repeats
     assert [i for i, page in enumerate(pages) if "NOTE-LEGEND" in page] == [spanned[-1]]
+
+
+def test_the_floats_settle_and_keep_their_numbering_order(manuscript: str, tmp_path: Path):
+    """After write_pdf's rounds no float is left to defer, and figures and tables each keep their written order."""
+    from report.pdf_floats import deferred
+
+    placed, document, _ = pdf.settled(manuscript, tmp_path)
+    assert deferred(placed, document) is None
+    for prefix in ("fig-", "tbl-"):
+        ids = [i for i in re.findall(r'<figure class="[^"]*" id="([^"]+)"', manuscript) if i.startswith(prefix)]
+        assert ids and [i for i in re.findall(r'<figure class="[^"]*" id="([^"]+)"', placed)
+                        if i.startswith(prefix)] == ids
+    assert sorted(placed.split()) == sorted(manuscript.split())  # moved, nothing added or lost
