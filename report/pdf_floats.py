@@ -4,9 +4,10 @@ WeasyPrint has no page floats, so a tall figure that follows a short paragraph s
 of the page before it blank (in the reference study, two thirds of a page before the Kaplan–Meier figures). After a
 layout, `deferred` finds the first float (a figure, or a landscape table) that starts a page whose previous page
 ends more than `MIN_BLANK` of its height early, and moves it, with the floats right after it, below as many of the
-blocks that follow as fit into that blank (as laid out): paragraphs, subheadings, and floats of the other kind,
-never past a float of its own kind (numbering keeps its order) nor a section heading (`h2`). The caller typesets
-again; a few rounds settle the manuscript. Only the PDF is rearranged; the HTML keeps the written order.
+blocks that follow as fit into that blank (as laid out): paragraphs, subheadings, and floats of the other kind. A
+float of its own kind met on the way joins it, so figures and tables keep their numbering order; nothing passes a
+section heading (`h2`). The caller typesets again until nothing moves (`report.pdf.settled`). Only the PDF is
+rearranged; the HTML keeps the written order.
 """
 
 from __future__ import annotations
@@ -71,27 +72,39 @@ def laid_out_blocks(document: Any) -> tuple[list[Block], dict[int, float]]:
     return blocks, blank
 
 
-def plan(blocks: list[Block], blank: dict[int, float], page_height: float) -> tuple[int, int, int] | None:
-    """(first float, one past the last float of its run, one past the last block to move above them) as indices
-    into `blocks`, for the first float worth deferring; None when there is none."""
+def plan(blocks: list[Block], blank: dict[int, float], page_height: float) -> tuple[int, list[int]] | None:
+    """(index of the first float worth deferring, the new order of the blocks from there to the last one moved)
+    as indices into `blocks`; None when no float is worth it. The run of floats starting there goes below the
+    blocks that fit into the blank; a float of the run's kind met on the way joins the run (it would follow it
+    onto the next page anyway), and the blocks after it may pass too while the blank lasts."""
     for i, b in enumerate(blocks):
         if b.kind is None or i == 0 or b.first_page == 0:
             continue
-        before = blocks[i - 1]
         room = blank.get(b.first_page - 1, 0.0)
-        if before.last_page != b.first_page - 1 or room < MIN_BLANK * page_height:
+        if blocks[i - 1].last_page != b.first_page - 1 or room < MIN_BLANK * page_height:
             continue
-        end = i
-        while end < len(blocks) and blocks[end].kind is not None:
-            end += 1
-        kinds = {blk.kind for blk in blocks[i:end]}
-        stop, used = end, 0.0
-        while (stop < len(blocks) and blocks[stop].tag not in BARRIERS and blocks[stop].kind not in kinds
-               and used + blocks[stop].height <= room):
-            used += blocks[stop].height
-            stop += 1
-        if stop > end:
-            return i, end, stop
+        run: list[int] = []
+        passed: list[int] = []
+        k = i
+        while k < len(blocks) and blocks[k].kind is not None:
+            run.append(k)
+            k += 1
+        kinds = {blocks[j].kind for j in run}
+        while k < len(blocks) and blocks[k].tag not in BARRIERS:
+            if blocks[k].kind in kinds:
+                if not passed:
+                    break
+                run.append(k)  # a float of the run's kind: it joins the run, below what has passed
+            elif room >= blocks[k].height:
+                room -= blocks[k].height
+                passed.append(k)
+            else:
+                break
+            k += 1
+        while run and run[-1] > (passed[-1] if passed else -1):
+            run.pop()  # floats after the last block passed stay where they are
+        if passed:
+            return i, passed + run
     return None
 
 
@@ -125,16 +138,16 @@ def body_children(html: str) -> list[tuple[int, int, str]]:
 def deferred(html: str, document: Any) -> str | None:
     """`html` with the first float worth deferring moved below the blocks that fill the page before it (see the
     module docstring), or None when no float is worth it or the source does not match the layout."""
-    blocks, blank = laid_out_blocks(document)
     if not document.pages:
         return None
+    blocks, blank = laid_out_blocks(document)
     moved = plan(blocks, blank, document.pages[0]._page_box.height)
     if moved is None:
         return None
     spans = body_children(html)
     if [s[2] for s in spans] != [b.tag for b in blocks]:
         return None  # the layout's blocks are not the source's elements one to one: leave the order alone
-    first, end, stop = moved
-    run = html[spans[first][0]:spans[end - 1][1]]
-    passed = html[spans[end][0]:spans[stop - 1][1]]
-    return html[:spans[first][0]] + passed + "\n" + run + html[spans[stop - 1][1]:]
+    first, order = moved
+    last = max(order)
+    pieces = [html[spans[k][0]:spans[k][1]] for k in order]
+    return html[:spans[first][0]] + "\n".join(pieces) + html[spans[last][1]:]

@@ -55,12 +55,14 @@ def _block(tag: str, page: int, height: float, classes: str = "", id_: str | Non
 def test_plan_keeps_the_numbering_order_and_the_room() -> None:
     blocks = [_block("p", 0, 100), _block("figure", 1, 500, "figure"), _block("figure", 2, 500, "figure"),
               _block("p", 3, 80), _block("figure", 3, 200, "table"), _block("p", 3, 90),
-              _block("figure", 3, 300, "figure"), _block("p", 4, 50)]
-    # both figures move as one run, past the text and the table, not past the next figure
-    assert plan(blocks, {0: 450.0, 1: 0.0, 2: 0.0}, 560.0) == (1, 3, 6)
-    assert plan(blocks, {0: 300.0, 1: 0.0, 2: 0.0}, 560.0) == (1, 3, 5)  # the table would not fit: 80 + 200
-    assert plan(blocks, {0: 100.0, 1: 0.0, 2: 0.0}, 560.0) is None  # less blank than MIN_BLANK of the page
-    assert plan(blocks, {0: 450.0, 1: 0.0, 2: 0.0}, 560.0)
+              _block("figure", 3, 300, "figure"), _block("p", 4, 50), _block("h2", 4, 40), _block("p", 4, 60)]
+    # both figures go below the text and the table; the next figure joins them, and the text after it passes too
+    assert plan(blocks, {0: 450.0}, 560.0) == (1, [3, 4, 5, 7, 1, 2, 6])
+    # the text after the third figure does not fit: it stays where it is, after the three figures
+    assert plan(blocks, {0: 380.0}, 560.0) == (1, [3, 4, 5, 1, 2])
+    assert plan(blocks, {0: 300.0}, 560.0) == (1, [3, 4, 1, 2])  # then the text does not fit (80 + 200 + 90)
+    assert plan(blocks, {0: 250.0}, 560.0) == (1, [3, 1, 2])  # the table does not fit (80 + 200)
+    assert plan(blocks, {0: 100.0}, 560.0) is None  # less blank than MIN_BLANK of the page
     assert plan(blocks[:3] + [_block("h2", 3, 40)] + blocks[3:], {0: 450.0}, 560.0) is None  # a section heading
 
 
