@@ -352,3 +352,41 @@ def test_shipped_calibration_report_states_the_interval_widening() -> None:
     assert rep["se_inflation"] == se_inflation(rep["entries"]) and rep["se_inflation"]
     wider = sum(r["printed"] > r["cohort"] for r in rep["se_inflation"])
     assert f"in {wider} of {len(rep['se_inflation'])} multivariable rows" in (DATA / "calibration.md").read_text()
+
+
+def test_min_progression_day_holds_progressions_but_not_deaths() -> None:
+    """`realism.min_progression_day`: a progression that is not the death itself may not come before that day."""
+    from paperlock.cohort.calibrate import State
+
+    ev = np.array([[1, 1, 1, 0], [1, 0, 1, 1]])  # progressed and died; progressed, alive; died as PFS event; ...
+    s = State(np.array([40, 40, 10, 20]), np.array([200, 300, 10, 90]), ev, np.zeros((4, 1)), None, 28)
+    assert s.order_ok(0, 28, 200) and not s.order_ok(0, 27, 200)  # progression before death
+    assert s.order_ok(1, 28, 300) and not s.order_ok(1, 5, 300)  # progressed, alive at last follow-up
+    assert s.order_ok(2, 10, 10)  # death on day 10 is the PFS event itself
+    assert s.order_ok(3, 5, 90)  # censored for PFS, died later: no progression
+    assert State(s.pfs, s.os, ev, s.X).order_ok(0, 5, 200)  # without the setting
+    assert s.copy().min_progression == 28
+
+
+def test_early_progressions_leave_out_deaths_and_are_reported() -> None:
+    from paperlock.cohort.report import early_progressions, render_markdown
+
+    df = pd.DataFrame({"pfs_days": [5, 9, 30, 12, 40], "pfs_event": [1, 1, 1, 0, 1],
+                       "os_days": [200, 9, 90, 80, 40], "os_event": [1, 1, 0, 1, 1]})
+    # day 9 and day 40 are deaths (the PFS event is the death itself); day 12 is a PFS censoring
+    assert early_progressions(df) == {"n": 2, "earliest_day": 5, "within": 28, "n_within": 1}
+    assert early_progressions(df.assign(pfs_event=0)) == {"n": 0}
+    rep = {"seed": 1, "calibration_seconds": 1.0, "summary": {}, "entries": [],
+           "realism": {"most_events_per_day": {"pfs": 1, "os": 1}, "max_events_per_day": 2,
+                       "early_progressions": early_progressions(df), "min_progression_day": None}}
+    assert ("the earliest progression that is not the death itself is on day 5; 1 of 2 come before day 28. "
+            "No setting holds them back") in render_markdown(rep)
+    rep["realism"]["min_progression_day"] = 28
+    assert "The settings hold them to day 28 or later" in render_markdown(rep)
+
+
+def test_shipped_calibration_report_states_the_early_progressions() -> None:
+    from paperlock.cohort.report import early_progressions
+
+    rep = json.loads((DATA / "calibration.json").read_text())
+    assert rep["realism"]["early_progressions"] == early_progressions(pd.read_csv(DATA / "cohort.csv"))

@@ -18,6 +18,7 @@ from paperlock.cohort.measure import covariate_matrix, measure
 from paperlock.cohort.progress import Progress
 from paperlock.cohort.report import (
     build_report,
+    early_progressions,
     index_correlation,
     most_events_per_day,
     pfs_censoring_gaps,
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
                "max_events_per_day": settings.get("realism", {}).get("max_events_per_day"),
                "max_pfs_censoring_gap": settings.get("realism", {}).get("max_pfs_censoring_gap"),
                "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df),
+               "min_progression_day": settings.get("realism", {}).get("min_progression_day"),
+               "early_progressions": early_progressions(df),
                "index_correlation": index_correlation(covariate_matrix(df, settings, design.cuts),
                                                       dichotomised(settings)),
                "value_correlation": value_correlation(df, settings)}

@@ -207,9 +207,11 @@ class State:
     ev: np.ndarray  # (2, n) int64
     X: np.ndarray
     max_gap: int | None = None  # most days from PFS censoring to last follow-up of a patient alive, censored for PFS
+    min_progression: int | None = None  # earliest day of a progression that is not a death (`realism`)
 
     def copy(self) -> State:
-        return State(self.pfs.copy(), self.os.copy(), self.ev.copy(), self.X.copy(), self.max_gap)
+        return State(self.pfs.copy(), self.os.copy(), self.ev.copy(), self.X.copy(), self.max_gap,
+                     self.min_progression)
 
     def take(self, other: State) -> None:
         """Overwrite the days, flags and covariates in place with `other`'s (a searched copy kept)."""
@@ -230,6 +232,9 @@ class State:
         """Whether patient i may have these days: PFS <= OS, and PFS < OS if censored for PFS but dead."""
         if not (pfs < os_ or (pfs == os_ and not self.censored_then_dead(i))):
             return False
+        if self.min_progression is not None and self.ev[0, i] and pfs < self.min_progression \
+                and not (self.ev[1, i] and pfs == os_):
+            return False  # a progression (not a death) before the first assessments
         return self.max_gap is None or bool(self.ev[0, i] or self.ev[1, i]) or os_ - pfs <= self.max_gap
 
     def unmatched(self) -> int:
@@ -831,7 +836,7 @@ def _propose_slide(search: Search, rng: np.random.Generator, ep: str):
     if hi <= lo:
         return None
     new = int(rng.integers(lo, hi + 1))
-    if new == old:
+    if new == old or not _days_ok(s, i, ep, new):
         return None
     times[i] = new
     return ("time", ep, i, old)
@@ -960,7 +965,14 @@ def initial_state(cal: Calibrator, X: np.ndarray, rng: np.random.Generator) -> S
     if gap is not None:
         alive = (ev[0] == 0) & (ev[1] == 0)
         pfs[alive] = np.maximum(pfs[alive], os_[alive] - int(gap))
-    return State(pfs, os_, ev, X, None if gap is None else int(gap))
+    first = cal.settings.get("realism", {}).get("min_progression_day")
+    if first is not None:  # an early progression becomes a later one, or the death itself when that comes first
+        early = (ev[0] == 1) & (pfs < int(first)) & (pfs < os_)
+        dies = early & (ev[1] == 1) & (os_ <= int(first))
+        pfs[dies] = os_[dies]
+        later = early & ~dies
+        pfs[later] = np.minimum(int(first), os_[later])
+    return State(pfs, os_, ev, X, None if gap is None else int(gap), None if first is None else int(first))
 
 
 RESHAPE_DAYS = 60  # how far a reshaping move may move a patient's day

@@ -139,6 +139,16 @@ def pfs_censoring_gaps(df: Any) -> dict[str, float]:
             "over_a_year": int((gap > 365).sum())}
 
 
+def early_progressions(df: Any, within: int = 28) -> dict[str, int]:
+    """Progressions that are not the death itself (PFS event, and not a death on the same day): the earliest day and
+    how many come within `within` days (before a first assessment scan would usually be done)."""
+    death = (df["os_event"] == 1) & (df["pfs_days"] == df["os_days"])
+    days = df.loc[(df["pfs_event"] == 1) & ~death, "pfs_days"]
+    if not len(days):
+        return {"n": 0}
+    return {"n": len(days), "earliest_day": int(days.min()), "within": within, "n_within": int((days < within).sum())}
+
+
 def unmatched_events(df: Any) -> dict[str, int]:
     """How many patients progressed and were alive at last follow-up, and were censored for PFS and died."""
     return {"progressed_alive": int(((df["pfs_event"] == 1) & (df["os_event"] == 0)).sum()),
@@ -170,6 +180,15 @@ def render_markdown(rep: dict[str, Any]) -> str:
             else:
                 out += ["", "Event flags: the same patients progressed and died (settings: "
                         "`unmatched_event_pairs`)."]
+        e = r.get("early_progressions")
+        if e and e["n"]:
+            limit = r.get("min_progression_day")
+            out += ["", f"Progressions: the earliest progression that is not the death itself is on day "
+                    f"{e['earliest_day']}; {e['n_within']} of {e['n']} come before day {e['within']}. "
+                    + (f"The settings hold them to day {limit} or later (`realism.min_progression_day`)."
+                       if limit is not None else
+                       "No setting holds them back (`realism.min_progression_day`): the Kaplan–Meier and Cox "
+                       "targets place them.")]
         g = r.get("pfs_censoring")
         if g and g["n"]:
             out += ["", f"Censoring: {g['n']} patient(s) censored for PFS were alive at last follow-up; their PFS "
