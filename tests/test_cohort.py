@@ -374,13 +374,16 @@ def test_early_progressions_leave_out_deaths_and_are_reported() -> None:
     df = pd.DataFrame({"pfs_days": [5, 9, 30, 12, 40], "pfs_event": [1, 1, 1, 0, 1],
                        "os_days": [200, 9, 90, 80, 40], "os_event": [1, 1, 0, 1, 1]})
     # day 9 and day 40 are deaths (the PFS event is the death itself); day 12 is a PFS censoring
-    assert early_progressions(df) == {"n": 2, "earliest_day": 5, "within": 28, "n_within": 1}
-    assert early_progressions(df.assign(pfs_event=0)) == {"n": 0}
+    assert early_progressions(df, 28) == {"n": 2, "earliest_day": 5, "within": 28, "n_within": 1}
+    assert early_progressions(df, None) == {"n": 2, "earliest_day": 5}
+    assert early_progressions(df.assign(pfs_event=0), 28) == {"n": 0}
     rep = {"seed": 1, "calibration_seconds": 1.0, "summary": {}, "entries": [],
            "realism": {"most_events_per_day": {"pfs": 1, "os": 1}, "max_events_per_day": 2,
-                       "early_progressions": early_progressions(df), "min_progression_day": None}}
-    assert ("the earliest progression that is not the death itself is on day 5; 1 of 2 come before day 28. "
-            "No setting holds them back") in render_markdown(rep)
+                       "early_progressions": early_progressions(df, 28), "min_progression_day": None}}
+    assert ("the earliest progression that is not the death itself is on day 5; 1 of 2 come before day 28 "
+            "(`realism.first_assessment_day`). No setting holds them back") in render_markdown(rep)
+    rep["realism"]["early_progressions"] = early_progressions(df, None)
+    assert "is on day 5; 2 in all. No setting" in render_markdown(rep)
     rep["realism"]["min_progression_day"] = 28
     assert "The settings hold them to day 28 or later" in render_markdown(rep)
 
@@ -389,4 +392,5 @@ def test_shipped_calibration_report_states_the_early_progressions() -> None:
     from paperlock.cohort.report import early_progressions
 
     rep = json.loads((DATA / "calibration.json").read_text())
-    assert rep["realism"]["early_progressions"] == early_progressions(pd.read_csv(DATA / "cohort.csv"))
+    window = yaml.safe_load((DATA / "cohort_targets.yaml").read_text())["realism"]["first_assessment_day"]
+    assert rep["realism"]["early_progressions"] == early_progressions(pd.read_csv(DATA / "cohort.csv"), window)

@@ -74,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
                "max_pfs_censoring_gap": settings.get("realism", {}).get("max_pfs_censoring_gap"),
                "unmatched": unmatched_events(df), "pfs_censoring": pfs_censoring_gaps(df),
                "min_progression_day": settings.get("realism", {}).get("min_progression_day"),
-               "early_progressions": early_progressions(df),
+               "early_progressions": early_progressions(df, settings.get("realism", {}).get("first_assessment_day")),
                "index_correlation": index_correlation(covariate_matrix(df, settings, design.cuts),
                                                       dichotomised(settings)),
                "value_correlation": value_correlation(df, settings)}

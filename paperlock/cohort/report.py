@@ -139,14 +139,17 @@ def pfs_censoring_gaps(df: Any) -> dict[str, float]:
             "over_a_year": int((gap > 365).sum())}
 
 
-def early_progressions(df: Any, within: int = 28) -> dict[str, int]:
-    """Progressions that are not the death itself (PFS event, and not a death on the same day): the earliest day and
-    how many come within `within` days (before a first assessment scan would usually be done)."""
+def early_progressions(df: Any, within: int | None) -> dict[str, int]:
+    """Progressions that are not the death itself (PFS event, and not a death on the same day): how many, the
+    earliest day, and with `within` (the settings' `realism.first_assessment_day`) how many come before it."""
     death = (df["os_event"] == 1) & (df["pfs_days"] == df["os_days"])
     days = df.loc[(df["pfs_event"] == 1) & ~death, "pfs_days"]
     if not len(days):
         return {"n": 0}
-    return {"n": len(days), "earliest_day": int(days.min()), "within": within, "n_within": int((days < within).sum())}
+    out = {"n": len(days), "earliest_day": int(days.min())}
+    if within is not None:
+        out.update(within=int(within), n_within=int((days < within).sum()))
+    return out
 
 
 def unmatched_events(df: Any) -> dict[str, int]:
@@ -183,8 +186,10 @@ def render_markdown(rep: dict[str, Any]) -> str:
         e = r.get("early_progressions")
         if e and e["n"]:
             limit = r.get("min_progression_day")
+            before = (f"{e['n_within']} of {e['n']} come before day {e['within']} (`realism.first_assessment_day`)"
+                      if "within" in e else f"{e['n']} in all")
             out += ["", f"Progressions: the earliest progression that is not the death itself is on day "
-                    f"{e['earliest_day']}; {e['n_within']} of {e['n']} come before day {e['within']}. "
+                    f"{e['earliest_day']}; {before}. "
                     + (f"The settings hold them to day {limit} or later (`realism.min_progression_day`)."
                        if limit is not None else
                        "No setting holds them back (`realism.min_progression_day`): the Kaplan–Meier and Cox "
